@@ -1,0 +1,374 @@
+"""Keypoint validation, resampling onto a fixed rate, and body-scale normalisation.
+
+Keypoints are COCO-17 2D arrays of shape ``(T, J, 3)``: ``[x, y, confidence]`` per
+joint, in any coordinate space (pixels, normalised image coordinates or metres)
+with x to the right and y down or up; only differences of positions are used
+downstream, and they are divided by the body's own scale, so the units cancel.
+
+Missing data convention (decided here, once, for all of ibeat):
+
+* a joint whose x or y is NaN or +-Inf, or whose confidence is NaN, +-Inf or
+  below ``min_confidence``, is **missing**;
+* missing joints never produce motion: they are excluded (NaN), never replaced by
+  ``(0, 0)`` or carried across long gaps.
+
+Timestamps are float seconds in the sender's clock and must strictly increase.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ParameterError
+from .skeleton import N_JOINTS, TORSO
+
+__all__ = [
+    "FPS",
+    "KeypointConfig",
+    "valid_keypoints",
+    "valid_timestamps",
+    "mask_missing",
+    "resample",
+    "Resampler",
+    "torso_length",
+    "body_scale",
+    "BodyScaleTracker",
+]
+
+LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = TORSO
+
+#: Internal frame rate of the signal chain [Hz].
+FPS = 30.0
+
+
+@dataclass(frozen=True)
+class KeypointConfig:
+    """How raw keypoints become clean, evenly sampled, scale-free positions.
+
+    Attributes
+    ----------
+    fps : float
+        Internal frame rate [Hz] every clip is resampled to.
+    min_confidence : float
+        Joints below this confidence are treated as missing.
+    max_gap_s : float
+        Two input frames further apart than this [s] are a gap: the grid frames
+        between them are left missing rather than interpolated.
+    scale_window_s : float
+        Length [s] of the running window over which the torso length is
+        median-filtered to give the body scale.
+    """
+
+    fps: float = FPS
+    min_confidence: float = 0.2
+    max_gap_s: float = 0.25
+    scale_window_s: float = 2.0
+
+    def __post_init__(self):
+        if not (self.fps > 0 and np.isfinite(self.fps)):
+            raise ParameterError(f"fps must be a positive number of Hz, got {self.fps!r}")
+        if self.max_gap_s <= 0 or self.scale_window_s <= 0:
+            raise ParameterError("max_gap_s and scale_window_s must be > 0 seconds")
+
+    @property
+    def scale_window_frames(self) -> int:
+        return max(1, int(round(self.scale_window_s * self.fps)))
+
+
+def valid_keypoints(keypoints, *, n_joints: int = N_JOINTS) -> np.ndarray:
+    """Check a keypoint array and return it as float64 ``(T, J, 3)``.
+
+    Parameters
+    ----------
+    keypoints : array_like, shape (T, J, 2) or (T, J, 3)
+        x, y and optionally confidence per joint. Without a confidence column
+        every joint gets confidence 1.
+    n_joints : int
+        Expected J (17 for COCO-17).
+
+    Returns
+    -------
+    np.ndarray, shape (T, J, 3), float64
+        NaN/Inf are kept; :func:`mask_missing` turns them into missing joints.
+
+    Raises
+    ------
+    ParameterError
+        If the array is not numeric, has the wrong number of dimensions or joints.
+
+    Examples
+    --------
+    >>> valid_keypoints(np.zeros((4, 17, 2))).shape
+    (4, 17, 3)
+    """
+    arr = np.asarray(keypoints)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ParameterError(f"keypoints must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 3 or arr.shape[2] not in (2, 3):
+        raise ParameterError(
+            f"keypoints must have shape (T, J, 2) or (T, J, 3), got {arr.shape}")
+    if arr.shape[1] != n_joints:
+        raise ParameterError(f"expected {n_joints} joints, got {arr.shape[1]} (shape {arr.shape})")
+    arr = arr.astype(np.float64)
+    if arr.shape[2] == 2:
+        arr = np.concatenate([arr, np.ones(arr.shape[:2] + (1,))], axis=2)
+    return arr
+
+
+def valid_timestamps(timestamps_s, *, n_frames: int | None = None) -> np.ndarray:
+    """Check frame times [s]: 1-D, finite, strictly increasing.
+
+    Raises
+    ------
+    ParameterError
+        On NaN/Inf, repeats, times going backwards, or a length other than ``n_frames``.
+
+    Examples
+    --------
+    >>> valid_timestamps([0.0, 0.033, 0.07])
+    array([0.   , 0.033, 0.07 ])
+    """
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    if t.ndim != 1:
+        raise ParameterError(f"timestamps must be 1-D seconds, got shape {t.shape}")
+    if n_frames is not None and len(t) != n_frames:
+        raise ParameterError(f"{len(t)} timestamps for {n_frames} frames")
+    if not np.all(np.isfinite(t)):
+        raise ParameterError("timestamps contain NaN or Inf")
+    if len(t) > 1 and np.any(np.diff(t) <= 0):
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise ParameterError(
+            f"timestamps must strictly increase: t[{i}]={t[i]!r} s, t[{i + 1}]={t[i + 1]!r} s")
+    return t
+
+
+def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confidence):
+    """Split keypoints into positions with NaN for missing joints, and a validity mask.
+
+    Parameters
+    ----------
+    keypoints : array_like, shape (..., J, 3)
+    min_confidence : float
+        Joints with a lower (or non-finite) confidence are missing.
+
+    Returns
+    -------
+    xy : np.ndarray, shape (..., J, 2), float64
+        Positions; NaN where missing.
+    valid : np.ndarray, shape (..., J), bool
+
+    Examples
+    --------
+    >>> kp = np.array([[[1.0, 2.0, 0.9], [np.nan, 0.0, 0.9], [3.0, 4.0, 0.05]]])
+    >>> mask_missing(kp, min_confidence=0.2)[1]
+    array([[ True, False, False]])
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    conf = kp[..., 2]
+    valid = np.isfinite(kp[..., 0]) & np.isfinite(kp[..., 1]) & np.isfinite(conf)
+    valid &= np.where(np.isfinite(conf), conf, -np.inf) >= min_confidence
+    xy = np.where(valid[..., None], kp[..., :2], np.nan)
+    return xy, valid
+
+
+def _grid_times(t0: float, t1: float, fps: float) -> np.ndarray:
+    # Grid times are multiples of 1/fps in the sender's clock, so streaming and
+    # offline resampling land on the same instants whatever the first timestamp.
+    first = np.ceil(t0 * fps - 1e-9)
+    last = np.floor(t1 * fps + 1e-9)
+    return np.arange(first, last + 1) / fps
+
+
+def _interpolate(g, ta, tb, xa, va, xb, vb, max_gap_s):
+    """Positions at grid time(s) ``g`` from the bracketing frames ``a`` (<= g) and ``b`` (>= g).
+
+    Shapes broadcast: g, ta, tb (N,), xa/xb (N, J, 2), va/vb (N, J).
+    A joint valid in both frames is interpolated linearly; valid in one, the
+    nearer frame's position is used only if that frame is the nearer one;
+    across a gap longer than ``max_gap_s`` it is missing.
+    """
+    span = tb - ta
+    w = np.where(span > 0, (g - ta) / np.where(span > 0, span, 1.0), 0.0)
+    w = w[:, None]
+    both = va & vb
+    x = np.where(both[..., None], xa + (xb - xa) * w[..., None], np.nan)
+    a_only = va & ~vb & (w <= 0.5)
+    b_only = vb & ~va & (w > 0.5)
+    x = np.where(a_only[..., None], xa, x)
+    x = np.where(b_only[..., None], xb, x)
+    ok = (span <= max_gap_s)[:, None] & (both | a_only | b_only)
+    return np.where(ok[..., None], x, np.nan), ok
+
+
+def resample(timestamps_s, keypoints, *, config: KeypointConfig = KeypointConfig()):
+    """Resample keypoints taken at arbitrary times onto the fixed grid ``k / fps``.
+
+    Causal: each grid frame depends only on the input frames on either side of
+    it, so :class:`Resampler` gives the same frames one input at a time.
+
+    Parameters
+    ----------
+    timestamps_s : array_like, shape (T,)
+        Strictly increasing capture times [s].
+    keypoints : array_like, shape (T, J, 2|3)
+        See :func:`valid_keypoints`; NaN/Inf and low confidence mean missing.
+    config : KeypointConfig
+
+    Returns
+    -------
+    times_s : np.ndarray, shape (N,)
+        Grid times [s], multiples of ``1 / config.fps`` within the input span.
+    xy : np.ndarray, shape (N, J, 2), float64
+        Positions, NaN where a joint is missing (low confidence on both sides,
+        or a gap longer than ``config.max_gap_s``).
+
+    Examples
+    --------
+    >>> kp = np.zeros((3, 17, 3)); kp[..., 2] = 1; kp[:, :, 0] = [[0], [1], [2]]
+    >>> t, xy = resample([0.0, 0.1, 0.2], kp, config=KeypointConfig(fps=20))
+    >>> t.round(2).tolist(), xy[:, 0, 0].round(2).tolist()
+    ([0.0, 0.05, 0.1, 0.15, 0.2], [0.0, 0.5, 1.0, 1.5, 2.0])
+    """
+    kp = valid_keypoints(keypoints, n_joints=np.shape(keypoints)[1])
+    t = valid_timestamps(timestamps_s, n_frames=len(kp))
+    n_joints = kp.shape[1]
+    if len(t) == 0:
+        return np.zeros(0), np.zeros((0, n_joints, 2))
+    xy, valid = mask_missing(kp, min_confidence=config.min_confidence)
+    g = _grid_times(t[0], t[-1], config.fps)
+    b = np.clip(np.searchsorted(t, g - 1e-9, side="left"), 0, len(t) - 1)
+    a = np.where(np.abs(t[b] - g) <= 1e-9, b, np.maximum(b - 1, 0))
+    out, _ = _interpolate(g, t[a], t[b], xy[a], valid[a], xy[b], valid[b], config.max_gap_s)
+    return g, out
+
+
+class Resampler:
+    """Streaming counterpart of :func:`resample`: one input frame in, 0..n grid frames out.
+
+    Examples
+    --------
+    >>> r = Resampler(KeypointConfig(fps=20))
+    >>> kp = np.zeros((17, 3)); kp[:, 2] = 1
+    >>> [len(r.process_frame(t, kp)[0]) for t in (0.0, 0.1, 0.2)]
+    [1, 2, 2]
+    """
+
+    def __init__(self, config: KeypointConfig = KeypointConfig(), *, n_joints: int = N_JOINTS):
+        self.config = config
+        self.n_joints = n_joints
+        self.reset()
+
+    def reset(self):
+        self._t = None
+        self._xy = None
+        self._valid = None
+
+    def process_frame(self, timestamp_s: float, keypoints):
+        """Take one frame; return ``(times_s (n,), xy (n, J, 2))`` of the grid frames it completes.
+
+        Raises
+        ------
+        ParameterError
+            If ``timestamp_s`` is not finite or does not increase.
+        """
+        kp = valid_keypoints(np.asarray(keypoints)[None], n_joints=self.n_joints)[0]
+        t = float(timestamp_s)
+        if not np.isfinite(t):
+            raise ParameterError(f"timestamp must be finite seconds, got {timestamp_s!r}")
+        if self._t is not None and t <= self._t:
+            raise ParameterError(
+                f"timestamps must strictly increase: got {t!r} s after {self._t!r} s")
+        xy, valid = mask_missing(kp, min_confidence=self.config.min_confidence)
+        if self._t is None:
+            g = _grid_times(t, t, self.config.fps)
+            out = np.repeat(np.where(valid[:, None], xy, np.nan)[None], len(g), axis=0)
+        else:
+            # Grid points in (previous t, t]; the one equal to the previous t was emitted then.
+            g = _grid_times(self._t, t, self.config.fps)
+            g = g[g > self._t + 1e-9]
+            n = len(g)
+            ta = np.full(n, self._t)
+            tb = np.full(n, t)
+            exact = np.abs(g - t) <= 1e-9
+            ta = np.where(exact, t, ta)
+            out, _ = _interpolate(
+                g, ta, tb,
+                np.where(exact[:, None, None], xy, self._xy), np.where(exact[:, None], valid, self._valid),
+                np.broadcast_to(xy, (n,) + xy.shape), np.broadcast_to(valid, (n,) + valid.shape),
+                self.config.max_gap_s)
+        self._t, self._xy, self._valid = t, xy, valid
+        return g, out
+
+
+def _midpoint(a, b):
+    """Midpoint of two (T, 2) point tracks; either one alone where the other is NaN."""
+    a_ok = np.isfinite(a).all(axis=-1, keepdims=True)
+    b_ok = np.isfinite(b).all(axis=-1, keepdims=True)
+    both = np.where(a_ok & b_ok, (a + b) / 2, np.nan)
+    return np.where(a_ok & ~b_ok, a, np.where(b_ok & ~a_ok, b, both))
+
+
+def torso_length(xy) -> np.ndarray:
+    """Distance from mid-shoulders to mid-hips per frame, in the input's units.
+
+    Torso length barely changes with the camera's azimuth, unlike shoulder
+    width, so it is the body scale for front and side views alike. One
+    shoulder/hip pair stands in when the other is missing.
+
+    Parameters
+    ----------
+    xy : array_like, shape (T, 17, 2)
+        COCO-17 positions, NaN where missing.
+
+    Returns
+    -------
+    np.ndarray, shape (T,)
+        NaN where neither side's shoulder and hip are visible.
+    """
+    xy = np.asarray(xy, dtype=np.float64)
+    sh = _midpoint(xy[:, LEFT_SHOULDER], xy[:, RIGHT_SHOULDER])
+    hp = _midpoint(xy[:, LEFT_HIP], xy[:, RIGHT_HIP])
+    return np.hypot(*(sh - hp).T)
+
+
+def body_scale(xy, *, config: KeypointConfig = KeypointConfig()) -> np.ndarray:
+    """Running (causal) median torso length per frame, the unit of all motion.
+
+    Parameters
+    ----------
+    xy : array_like, shape (T, 17, 2)
+    config : KeypointConfig
+        ``scale_window_s`` sets the median window.
+
+    Returns
+    -------
+    np.ndarray, shape (T,)
+        Median of the finite torso lengths in the last ``scale_window_frames``
+        frames; NaN until a torso has been seen.
+    """
+    torso = torso_length(xy)
+    tracker = BodyScaleTracker(config)
+    return np.array([tracker.process_frame(v) for v in torso])
+
+
+class BodyScaleTracker:
+    """Streaming running median of the torso length (see :func:`body_scale`)."""
+
+    def __init__(self, config: KeypointConfig = KeypointConfig()):
+        self.config = config
+        self.reset()
+
+    def reset(self):
+        self._window = deque(maxlen=self.config.scale_window_frames)
+        self._last = np.nan
+
+    def process_frame(self, torso: float) -> float:
+        """Take one frame's torso length (NaN if unseen); return the current body scale."""
+        self._window.append(torso)
+        finite = [v for v in self._window if np.isfinite(v) and v > 0]
+        if finite:
+            self._last = float(np.median(finite))
+        return self._last

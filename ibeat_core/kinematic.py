@@ -1,0 +1,169 @@
+"""Kinematic offsets: the deceleration flux of the directogram (paper 3.1.1).
+
+A visual beat is a moment where the body stops moving in some direction. Per
+frame: the directogram is low-pass filtered per bin, its negative first
+difference (deceleration) is half-wave rectified and averaged over bins, and
+the result is divided by a high percentile of its recent values so that it lies
+in [0, 1] for any dancer, camera or zoom.
+
+Two modes share the same filter and normaliser definitions:
+
+* ``causal=True`` (and :class:`KinematicOffsetTracker`): a causal IIR filter and a
+  running percentile over the last ``norm_window_s``; the tracker reproduces it
+  sample for sample, one frame in, one value out;
+* ``causal=False``: zero-phase filtering and a percentile over a window centred
+  on each frame, for offline ground truth.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from .errors import ParameterError
+from .keypoints import FPS
+
+__all__ = ["KinematicConfig", "kinematic_offsets", "KinematicOffsetTracker", "lowpass_coefficients"]
+
+
+@dataclass(frozen=True)
+class KinematicConfig:
+    """Parameters of the kinematic-offset signal.
+
+    Attributes
+    ----------
+    fps : float
+        Frame rate [Hz] of the directogram.
+    lowpass_hz : float
+        Cut-off [Hz] of the 2nd-order Butterworth low-pass applied per bin.
+    norm_percentile : float
+        The offsets are divided by this percentile of their recent values
+        (paper: "top 1% peaks ... normalised to [0, 1]").
+    norm_window_s : float
+        Window [s] of that running percentile (trailing when causal, centred
+        otherwise), so one wild stretch does not flatten the rest of a clip.
+    norm_floor : float
+        Smallest normaliser [body lengths / s^2 per bin]: below it a body is
+        taken as still, so sensor noise is not blown up into beats.
+    """
+
+    fps: float = FPS
+    lowpass_hz: float = 6.0
+    norm_percentile: float = 99.0
+    norm_window_s: float = 8.0
+    norm_floor: float = 0.35
+
+    def __post_init__(self):
+        if not 0 < self.lowpass_hz < self.fps / 2:
+            raise ParameterError(
+                f"lowpass_hz must lie in (0, fps/2 = {self.fps / 2}) Hz, got {self.lowpass_hz!r}")
+        if not 0 < self.norm_percentile <= 100:
+            raise ParameterError(f"norm_percentile must be in (0, 100], got {self.norm_percentile!r}")
+
+    @property
+    def norm_window_frames(self) -> int:
+        return max(1, int(round(self.norm_window_s * self.fps)))
+
+
+def lowpass_coefficients(config: KinematicConfig):
+    """Butterworth ``(b, a)`` of order 2 at ``config.lowpass_hz``."""
+    return signal.butter(2, config.lowpass_hz, btype="low", fs=config.fps)
+
+
+def _flux(filtered):
+    """Deceleration flux per frame from low-passed directogram rows (T, n_bins) -> (T,)."""
+    decel = np.zeros_like(filtered)
+    decel[1:] = filtered[:-1] - filtered[1:]
+    return np.maximum(decel, 0.0).mean(axis=-1)
+
+
+def kinematic_offsets(directogram, *, config: KinematicConfig = KinematicConfig(),
+                      causal: bool = False) -> np.ndarray:
+    """Kinematic offsets of a directogram.
+
+    Parameters
+    ----------
+    directogram : array_like, shape (T, n_bins)
+        From :func:`ibeat_core.directogram.directogram`, at ``config.fps``.
+    config : KinematicConfig
+    causal : bool
+        True: only past frames are used (what :class:`KinematicOffsetTracker`
+        computes). False: zero-phase filter and a centred normaliser window.
+
+    Returns
+    -------
+    np.ndarray, shape (T,), float64
+        Offsets in [0, 1]; 1 is a strong stop.
+
+    Examples
+    --------
+    >>> t = np.arange(90) / 30
+    >>> d = np.zeros((90, 18)); d[:, 0] = np.abs(np.sin(np.pi * t))  # stops every second
+    >>> k = kinematic_offsets(d)
+    >>> k.shape, float(k.max()) <= 1.0, int(np.argmax(k[:45]))
+    ((90,), True, 30)
+    """
+    d = np.asarray(directogram, dtype=np.float64)
+    if d.ndim != 2:
+        raise ParameterError(f"directogram must have shape (T, n_bins), got {d.shape}")
+    if len(d) == 0:
+        return np.zeros(0)
+    b, a = lowpass_coefficients(config)
+    if causal:
+        filtered = signal.lfilter(b, a, d, axis=0)
+        flux = _flux(filtered)
+        norm = _running_percentile(flux, config.norm_window_frames, config.norm_percentile)
+    else:
+        padlen = min(len(d) - 1, 3 * max(len(a), len(b)))
+        filtered = signal.filtfilt(b, a, d, axis=0, padlen=padlen) if len(d) > 1 else d
+        flux = _flux(filtered)
+        norm = _running_percentile(flux, config.norm_window_frames, config.norm_percentile,
+                                   centered=True)
+    return np.clip(flux / np.maximum(norm, config.norm_floor), 0.0, 1.0)
+
+
+def _running_percentile(x, window, q, *, centered=False):
+    """Percentile ``q`` of the ``window`` frames ending at (or centred on) each frame."""
+    out = np.empty(len(x))
+    half = window // 2
+    for t in range(len(x)):
+        lo, hi = (t - half, t + window - half) if centered else (t - window + 1, t + 1)
+        out[t] = np.percentile(x[max(0, lo):min(len(x), hi)], q)
+    return out
+
+
+class KinematicOffsetTracker:
+    """Streaming kinematic offsets: one directogram row in, one offset out.
+
+    Equals ``kinematic_offsets(d, causal=True)`` sample for sample.
+    """
+
+    def __init__(self, config: KinematicConfig = KinematicConfig(), *, n_bins: int = 18):
+        self.config = config
+        self.n_bins = n_bins
+        self._b, self._a = lowpass_coefficients(config)
+        self.reset()
+
+    def reset(self):
+        # Direct-form II transposed state, as scipy.signal.lfilter keeps it.
+        self._z = np.zeros((len(self._a) - 1, self.n_bins))
+        self._prev = None
+        self._history = deque(maxlen=self.config.norm_window_frames)
+
+    def process_frame(self, row) -> float:
+        """Take one directogram row ``(n_bins,)``; return this frame's offset in [0, 1]."""
+        x = np.asarray(row, dtype=np.float64)
+        b, a, z = self._b, self._a, self._z
+        y = b[0] * x + z[0]
+        for i in range(len(z) - 1):
+            z[i] = b[i + 1] * x + z[i + 1] - a[i + 1] * y
+        z[-1] = b[-1] * x - a[-1] * y
+        flux = 0.0 if self._prev is None else float(np.maximum(self._prev - y, 0.0).mean())
+        self._prev = y
+        self._history.append(flux)
+        norm = max(float(np.percentile(self._history, self.config.norm_percentile)),
+                   self.config.norm_floor)
+        return min(max(flux / norm, 0.0), 1.0)

@@ -1,0 +1,1 @@
+"""ibeat_io: adapters at the edge of ibeat: datasets, file formats, plots, CLI."""

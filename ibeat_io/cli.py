@@ -1,0 +1,132 @@
+"""The ``ibeat`` command line.
+
+    ibeat analyze [CLIP] [--view N] [--plot out.png] [--wav out.wav] [--midi out.mid] [--json]
+
+Run ``ibeat COMMAND --help`` for every option and its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ibeat_core.errors import IbeatError
+from ibeat_core.keypoints import FPS
+from ibeat_core.metrics import tempo_agrees
+from ibeat_core.rhythm import RhythmConfig, analyze
+
+from .clips import bundled_clip_path, load_clip
+
+__all__ = ["main", "build_parser"]
+
+_VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
+# Side stick, a short dry click that cuts through any mix, for beat click tracks.
+_CLICK_PITCH = 37
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ibeat", description="ibeat: hear the rhythm in body motion.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "analyze", help="tempo and visual beats of a keypoint clip",
+        description="Print the tempo and visual beats of a keypoint clip (offline, "
+                    "ground-truth dynamic program) and optionally plot them or render a "
+                    "click track on the beats.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("clip", nargs="?", default=None,
+                   help="AIST++ keypoints2d .pkl or ibeat .npz clip (default: the bundled "
+                        "AIST++ clip, 12 s of break dance at 80 BPM)")
+    p.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
+    p.add_argument("--fps", type=float, default=FPS, help="internal frame rate [Hz]")
+    p.add_argument("--plot", type=Path, help="write a figure of the analysis (PNG/PDF/SVG)")
+    p.add_argument("--wav", type=Path, help="write a click track on the beats (WAV)")
+    p.add_argument("--midi", type=Path, help="write the beats as a MIDI click track")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_analyze)
+    return parser
+
+
+def _cmd_analyze(args) -> int:
+    path = Path(args.clip) if args.clip else bundled_clip_path()
+    if path.suffix.lower() in _VIDEO_SUFFIXES:
+        raise IbeatError(f"{path}: video input comes with the camera front-end; for now "
+                         "give a keypoint clip (.pkl or .npz)")
+    clip = load_clip(path, view=args.view)
+    result = analyze(clip.timestamps_s, clip.keypoints, config=RhythmConfig.at_fps(args.fps))
+    out = {
+        "clip": str(path),
+        "view": clip.view,
+        "duration_s": float(clip.timestamps_s[-1] - clip.timestamps_s[0]) if len(clip.timestamps_s) else 0.0,
+        "tempo_bpm": round(result.tempo_bpm, 2),
+        "beat_times_s": [round(float(b), 4) for b in result.beat_times_s],
+        "rule_based_beat_times_s": [round(float(b), 4) for b in result.rule_beat_times_s],
+    }
+    if clip.tempo_bpm:
+        out["reference_tempo_bpm"] = clip.tempo_bpm
+        out["tempo_agrees"] = bool(result.tempo_bpm and tempo_agrees(result.tempo_bpm, clip.tempo_bpm))
+    if args.plot:
+        from .plots import plot_analysis  # matplotlib is slow to import; only when asked
+        plot_analysis(result, args.plot, title=f"{clip.name} (view {clip.view})",
+                      reference_tempo_bpm=clip.tempo_bpm)
+        out["plot"] = str(args.plot)
+    if args.wav or args.midi:
+        _write_clicks(result.beat_times_s - (clip.timestamps_s[0] if len(clip.timestamps_s) else 0.0),
+                      result.tempo_bpm, args, out)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        _print_analysis(out)
+    return 0
+
+
+def _write_clicks(beats_s, tempo_bpm, args, out):
+    if args.wav:
+        from ibeat_core.drumkit import SAMPLE_RATE, render_clicks
+
+        from .audio import write_wav
+        audio = render_clicks(beats_s, sample_rate=SAMPLE_RATE)
+        write_wav(args.wav, audio, sample_rate=SAMPLE_RATE)
+        out["wav"] = str(args.wav)
+    if args.midi:
+        from .midi import notes_to_pretty_midi
+        n = len(beats_s)
+        pm = notes_to_pretty_midi(beats_s, np.full(n, _CLICK_PITCH), np.full(n, 100),
+                                  bpm=tempo_bpm or 120.0)
+        pm.write(str(args.midi))
+        out["midi"] = str(args.midi)
+
+
+def _print_analysis(out):
+    print(f"clip      {out['clip']} (view {out['view']}, {out['duration_s']:.1f} s)")
+    tempo = f"{out['tempo_bpm']:.1f} BPM" if out["tempo_bpm"] else "none (no motion)"
+    if "reference_tempo_bpm" in out:
+        verdict = "agrees" if out["tempo_agrees"] else "does not agree"
+        tempo += f"  (music: {out['reference_tempo_bpm']:g} BPM; {verdict} within 4% or x1/2, x2)"
+    print(f"tempo     {tempo}")
+    beats = out["beat_times_s"]
+    print(f"beats     {len(beats)} visual beats: " + " ".join(f"{b:.2f}" for b in beats))
+    print(f"baseline  {len(out['rule_based_beat_times_s'])} rule-based beats")
+    for key in ("plot", "wav", "midi"):
+        if key in out:
+            print(f"{key:<9} {out[key]}")
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (IbeatError, FileNotFoundError) as exc:
+        print(f"ibeat {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

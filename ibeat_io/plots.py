@@ -1,0 +1,73 @@
+"""Figures of the motion-rhythm analysis, for people who would rather look than read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: ibeat never needs a display to plot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ibeat_core.rhythm import ClipAnalysis  # noqa: E402
+
+__all__ = ["plot_analysis"]
+
+
+def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
+                  reference_tempo_bpm: float | None = None) -> Path:
+    """Write a 4-panel PNG: directogram, motion energy, offsets with beats, tempo over time.
+
+    Parameters
+    ----------
+    analysis : ClipAnalysis
+    path : path-like
+        Output image (``.png``, ``.pdf`` or ``.svg``).
+    title : str
+    reference_tempo_bpm : float, optional
+        Known tempo, drawn as a dashed line in the tempo panel.
+    """
+    r = analysis.rhythm
+    t = r.times_s
+    fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True,
+                             gridspec_kw={"height_ratios": [1.3, 1, 1.4, 1]})
+    ax = axes[0]
+    extent = (t[0], t[-1], -180, 180) if len(t) else None
+    ax.imshow(r.directogram.T, aspect="auto", origin="lower", extent=extent, cmap="magma",
+              vmax=np.percentile(r.directogram, 99) if r.directogram.size else None)
+    ax.set_ylabel("direction [deg]")
+    ax.set_title(title or "motion rhythm")
+
+    ax = axes[1]
+    ax.plot(t, r.motion_energy, color="tab:blue", lw=1)
+    ax.set_ylabel("motion energy\n[body lengths/s]")
+
+    ax = axes[2]
+    ax.plot(t, r.offsets, color="0.3", lw=1, label="kinematic offsets")
+    for i, b in enumerate(analysis.beat_times_s):
+        ax.axvline(b, color="tab:red", lw=1.5, alpha=0.8, label="visual beats (DP)" if i == 0 else None)
+    if len(analysis.rule_beat_times_s):
+        ax.plot(analysis.rule_beat_times_s, np.full(len(analysis.rule_beat_times_s), 1.05), "v",
+                color="tab:orange", ms=5, label="rule-based beats")
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("offsets")
+    ax.legend(loc="upper right", fontsize=8, ncol=3)
+
+    ax = axes[3]
+    ax.plot(t, analysis.tempo_curve_bpm, color="tab:green", lw=1.5, label="local tempo")
+    ax.axhline(analysis.tempo_bpm, color="tab:green", ls=":", label=f"clip tempo {analysis.tempo_bpm:.1f} BPM")
+    if reference_tempo_bpm:
+        ax.axhline(reference_tempo_bpm, color="k", ls="--", lw=1,
+                   label=f"reference {reference_tempo_bpm:g} BPM")
+    shown = [v for v in (*analysis.tempo_curve_bpm, analysis.tempo_bpm, reference_tempo_bpm or 0) if v]
+    if shown:
+        ax.set_ylim(0.8 * min(shown), 1.2 * max(shown))
+    ax.set_ylabel("tempo [BPM]")
+    ax.set_xlabel("time [s]")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,38 @@
+import json
+
+import numpy as np
+import pretty_midi
+import soundfile
+
+from ibeat_io.cli import main
+
+
+def test_analyze_bundled_clip_json(capsys, tmp_path):
+    rc = main(["analyze", "--json", "--plot", str(tmp_path / "a.png"),
+               "--wav", str(tmp_path / "a.wav"), "--midi", str(tmp_path / "a.mid")])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tempo_agrees"] is True
+    beats = out["beat_times_s"]
+    assert len(beats) > 8 and beats == sorted(beats)
+    assert (tmp_path / "a.png").stat().st_size > 10_000
+    audio, sr = soundfile.read(tmp_path / "a.wav")
+    assert sr == 44100 and np.abs(audio).max() > 0.05 and np.abs(audio).max() <= 1.0
+    assert len(audio) / sr >= beats[-1]
+    notes = pretty_midi.PrettyMIDI(str(tmp_path / "a.mid")).instruments[0].notes
+    np.testing.assert_allclose([n.start for n in notes], beats, atol=2e-3)
+
+
+def test_analyze_text_output(capsys):
+    assert main(["analyze", "--view", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "tempo" in text and "BPM" in text and "visual beats" in text
+
+
+def test_analyze_errors_are_clear(capsys, tmp_path):
+    assert main(["analyze", "--view", "12"]) == 2
+    assert "view must be in 0..8" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "dance.mp4")]) == 2
+    assert "video" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "none.npz")]) == 2
+    assert "no such clip" in capsys.readouterr().err
