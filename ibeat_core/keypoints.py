@@ -179,7 +179,7 @@ def _grid_times(t0: float, t1: float, fps: float) -> np.ndarray:
     # offline resampling land on the same instants whatever the first timestamp.
     first = np.ceil(t0 * fps - 1e-9)
     last = np.floor(t1 * fps + 1e-9)
-    return np.arange(first, last + 1) / fps
+    return (np.arange(first, last + 1) + 0.0) / fps  # + 0.0 turns -0.0 into 0.0
 
 
 def _interpolate(g, ta, tb, xa, va, xb, vb, max_gap_s):

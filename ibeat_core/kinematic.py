@@ -103,8 +103,8 @@ def kinematic_offsets(directogram, *, config: KinematicConfig = KinematicConfig(
     >>> t = np.arange(90) / 30
     >>> d = np.zeros((90, 18)); d[:, 0] = np.abs(np.sin(np.pi * t))  # stops every second
     >>> k = kinematic_offsets(d)
-    >>> k.shape, float(k.max()) <= 1.0, int(np.argmax(k[:45]))
-    ((90,), True, 30)
+    >>> k.shape, float(k.max()) <= 1.0, abs(int(np.argmax(k[:45])) - 30) <= 2   # at the stop
+    ((90,), True, True)
     """
     d = np.asarray(directogram, dtype=np.float64)
     if d.ndim != 2:

@@ -1,6 +1,7 @@
 """The ``ibeat`` command line.
 
     ibeat analyze [CLIP] [--view N] [--plot out.png] [--wav out.wav] [--midi out.mid] [--json]
+    ibeat evaluate tempo --data DIR [--out DIR] [--views N] [--seed S] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -20,6 +21,7 @@ from ibeat_core.metrics import tempo_agrees
 from ibeat_core.rhythm import RhythmConfig, analyze
 
 from .clips import bundled_clip_path, load_clip
+from .datasets import DATA_ENV, default_data_dir
 
 __all__ = ["main", "build_parser"]
 
@@ -28,10 +30,19 @@ _VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm"}
 _CLICK_PITCH = 37
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except empty ones and those the help text already states."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ibeat", description="ibeat: hear the rhythm in body motion.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -39,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the tempo and visual beats of a keypoint clip (offline, "
                     "ground-truth dynamic program) and optionally plot them or render a "
                     "click track on the beats.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("clip", nargs="?", default=None,
                    help="AIST++ keypoints2d .pkl or ibeat .npz clip (default: the bundled "
                         "AIST++ clip, 12 s of break dance at 80 BPM)")
@@ -50,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--midi", type=Path, help="write the beats as a MIDI click track")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser(
+        "evaluate", help="score ibeat on a data directory",
+        description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
+                    "subset of its folders) and print the tables.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("what", choices=["tempo"], help="what to evaluate")
+    p.add_argument("--data", type=Path, default=default_data_dir(),
+                   help=f"data root (default: ${DATA_ENV})")
+    p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
+    p.add_argument("--views", type=int, default=3,
+                   help="virtual camera views per 3D mocap sequence")
+    p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and noise")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=_cmd_evaluate)
     return parser
 
 
@@ -83,6 +109,26 @@ def _cmd_analyze(args) -> int:
         print(json.dumps(out, indent=2))
     else:
         _print_analysis(out)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_tempo, format_tempo_report
+
+    if args.data is None:
+        raise IbeatError(f"no data directory: pass --data DIR or set ${DATA_ENV}")
+    if not args.data.is_dir():
+        raise FileNotFoundError(f"data directory {args.data} does not exist")
+    report = evaluate_tempo(args.data, dwm_views=args.views, seed=args.seed)
+    if not report:
+        raise IbeatError(f"{args.data} holds no dataset ibeat can score for tempo "
+                         "(aistpp-keypoints2d-sample/, dance-with-melody/)")
+    text = format_tempo_report(report)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "tempo.md").write_text(text)
+        (args.out / "tempo.json").write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1) if args.json else text)
     return 0
 
 
