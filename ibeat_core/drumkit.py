@@ -34,6 +34,7 @@ from scipy import signal
 
 from ibeat_core.drums import DRUM_CLASSES, MAX_MIDI_VELOCITY, N_DRUM_CLASSES, DrumGrid
 from ibeat_core.errors import ParameterError
+from ibeat_core.validation import as_1d, valid_events
 
 __all__ = [
     "SAMPLE_RATE",
@@ -356,16 +357,7 @@ def render_hits(
     >>> audio.shape, bool(np.abs(audio).max() <= 1.0)
     ((44100,), True)
     """
-    onsets = _as_1d(onsets_s, "onsets_s")
-    cls = _as_1d(classes, "classes")
-    vel = _as_1d(velocities, "velocities")
-    if not (onsets.shape == cls.shape == vel.shape):
-        raise ParameterError(
-            "onsets_s, classes and velocities must have one length, got "
-            f"{onsets.shape}, {cls.shape}, {vel.shape}"
-        )
-    if not np.all(np.isfinite(onsets)):
-        raise ParameterError("onsets_s must be finite")
+    onsets, cls, vel = valid_events(onsets_s, classes, velocities, values_name="classes")
     bad_cls = ~np.isin(cls, np.arange(N_DRUM_CLASSES))
     if np.any(bad_cls):
         raise ParameterError(f"classes must be ints in [0, 8], got {cls[bad_cls][:5]}")
@@ -524,7 +516,7 @@ def render_clicks(
     >>> audio.shape
     (46305,)
     """
-    times = _as_1d(times_s, "times_s")
+    times = as_1d(times_s, "times_s")
     if not np.all(np.isfinite(times)):
         raise ParameterError("times_s must be finite")
     if accents is None:
@@ -604,16 +596,6 @@ def _fade_out(n: int, sample_rate: int) -> np.ndarray:
     ramp = np.ones(n)
     ramp[n - n_fade :] = np.linspace(1.0, 0.0, n_fade)
     return ramp
-
-
-def _as_1d(values, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be numeric, got {values!r}") from exc
-    if arr.ndim != 1:
-        raise ParameterError(f"{name} must be 1-D, got shape {arr.shape}")
-    return arr
 
 
 def _valid_class(drum_class) -> int:

@@ -38,6 +38,7 @@ from typing import Mapping
 import numpy as np
 
 from ibeat_core.errors import ParameterError
+from ibeat_core.validation import as_1d, valid_events
 
 __all__ = [
     "DRUM_CLASSES",
@@ -185,7 +186,7 @@ def pitches_to_classes(pitches) -> np.ndarray:
     >>> pitches_to_classes([36, 26, 58, 59, 21]).tolist()
     [0, 3, 4, 8, -1]
     """
-    arr = _as_1d(pitches, "pitches")
+    arr = as_1d(pitches, "pitches")
     if arr.size and not np.all(np.mod(arr, 1) == 0):
         raise ParameterError(f"pitches must be integers, got {arr[np.mod(arr, 1) != 0][:5]}")
     bad = (arr < 0) | (arr > 127)
@@ -332,16 +333,7 @@ def notes_to_grid(
     >>> float(grid.hits[2, 1] * 127), round(float(grid.offsets[2, 1]), 2)
     (64.0, 0.08)
     """
-    onsets = _as_1d(onsets_s, "onsets_s")
-    pitch_arr = _as_1d(pitches, "pitches")
-    vel = _as_1d(velocities, "velocities")
-    if not (onsets.shape == pitch_arr.shape == vel.shape):
-        raise ParameterError(
-            "onsets_s, pitches and velocities must have one length, got "
-            f"{onsets.shape}, {pitch_arr.shape}, {vel.shape}"
-        )
-    if not np.all(np.isfinite(onsets)):
-        raise ParameterError("onsets_s must be finite")
+    onsets, pitch_arr, vel = valid_events(onsets_s, pitches, velocities, values_name="pitches")
     bad_vel = ~((vel >= 0) & (vel <= MAX_MIDI_VELOCITY))  # NaN is bad too
     if np.any(bad_vel):
         raise ParameterError(
@@ -507,16 +499,6 @@ def split_beats(steps, *, steps_per_beat: int = STEPS_PER_BEAT) -> np.ndarray:
             f"got shape {arr.shape}"
         )
     return arr.reshape(arr.shape[0] // steps_per_beat, steps_per_beat, *arr.shape[1:])
-
-
-def _as_1d(values, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{name} must be numeric, got {values!r}") from exc
-    if arr.ndim != 1:
-        raise ParameterError(f"{name} must be 1-D, got shape {arr.shape}")
-    return arr
 
 
 def _frozen_f32(values, name: str) -> np.ndarray:
