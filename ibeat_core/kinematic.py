@@ -26,7 +26,8 @@ from scipy import signal
 from .errors import ParameterError
 from .keypoints import FPS
 
-__all__ = ["KinematicConfig", "kinematic_offsets", "KinematicOffsetTracker", "lowpass_coefficients"]
+__all__ = ["KinematicConfig", "deceleration_flux", "kinematic_offsets", "FluxTracker",
+           "KinematicOffsetTracker", "lowpass_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,33 @@ def _flux(filtered):
     return np.maximum(decel, 0.0).mean(axis=-1)
 
 
+def deceleration_flux(directogram, *, config: KinematicConfig = KinematicConfig(),
+                      causal: bool = True) -> np.ndarray:
+    """Un-normalised deceleration flux [body lengths / s per frame, mean over bins].
+
+    Parameters
+    ----------
+    directogram : array_like, shape (T, n_bins)
+    config : KinematicConfig
+    causal : bool
+        Causal IIR low-pass (what :class:`FluxTracker` streams) or zero-phase.
+
+    Returns
+    -------
+    np.ndarray, shape (T,)
+    """
+    d = np.asarray(directogram, dtype=np.float64)
+    if d.ndim != 2:
+        raise ParameterError(f"directogram must have shape (T, n_bins), got {d.shape}")
+    if len(d) < 2:
+        return np.zeros(len(d))
+    b, a = lowpass_coefficients(config)
+    if causal:
+        return _flux(signal.lfilter(b, a, d, axis=0))
+    padlen = min(len(d) - 1, 3 * max(len(a), len(b)))
+    return _flux(signal.filtfilt(b, a, d, axis=0, padlen=padlen))
+
+
 def kinematic_offsets(directogram, *, config: KinematicConfig = KinematicConfig(),
                       causal: bool = False) -> np.ndarray:
     """Kinematic offsets of a directogram.
@@ -106,22 +134,9 @@ def kinematic_offsets(directogram, *, config: KinematicConfig = KinematicConfig(
     >>> k.shape, float(k.max()) <= 1.0, abs(int(np.argmax(k[:45])) - 30) <= 2   # at the stop
     ((90,), True, True)
     """
-    d = np.asarray(directogram, dtype=np.float64)
-    if d.ndim != 2:
-        raise ParameterError(f"directogram must have shape (T, n_bins), got {d.shape}")
-    if len(d) == 0:
-        return np.zeros(0)
-    b, a = lowpass_coefficients(config)
-    if causal:
-        filtered = signal.lfilter(b, a, d, axis=0)
-        flux = _flux(filtered)
-        norm = _running_percentile(flux, config.norm_window_frames, config.norm_percentile)
-    else:
-        padlen = min(len(d) - 1, 3 * max(len(a), len(b)))
-        filtered = signal.filtfilt(b, a, d, axis=0, padlen=padlen) if len(d) > 1 else d
-        flux = _flux(filtered)
-        norm = _running_percentile(flux, config.norm_window_frames, config.norm_percentile,
-                                   centered=True)
+    flux = deceleration_flux(directogram, config=config, causal=causal)
+    norm = _running_percentile(flux, config.norm_window_frames, config.norm_percentile,
+                               centered=not causal)
     return np.clip(flux / np.maximum(norm, config.norm_floor), 0.0, 1.0)
 
 
@@ -135,11 +150,8 @@ def _running_percentile(x, window, q, *, centered=False):
     return out
 
 
-class KinematicOffsetTracker:
-    """Streaming kinematic offsets: one directogram row in, one offset out.
-
-    Equals ``kinematic_offsets(d, causal=True)`` sample for sample.
-    """
+class FluxTracker:
+    """Streaming :func:`deceleration_flux` (causal): one directogram row in, one flux out."""
 
     def __init__(self, config: KinematicConfig = KinematicConfig(), *, n_bins: int = 18):
         self.config = config
@@ -151,10 +163,9 @@ class KinematicOffsetTracker:
         # Direct-form II transposed state, as scipy.signal.lfilter keeps it.
         self._z = np.zeros((len(self._a) - 1, self.n_bins))
         self._prev = None
-        self._history = deque(maxlen=self.config.norm_window_frames)
 
     def process_frame(self, row) -> float:
-        """Take one directogram row ``(n_bins,)``; return this frame's offset in [0, 1]."""
+        """Take one directogram row ``(n_bins,)``; return this frame's flux."""
         x = np.asarray(row, dtype=np.float64)
         b, a, z = self._b, self._a, self._z
         y = b[0] * x + z[0]
@@ -163,6 +174,27 @@ class KinematicOffsetTracker:
         z[-1] = b[-1] * x - a[-1] * y
         flux = 0.0 if self._prev is None else float(np.maximum(self._prev - y, 0.0).mean())
         self._prev = y
+        return flux
+
+
+class KinematicOffsetTracker:
+    """Streaming kinematic offsets: one directogram row in, one offset out.
+
+    Equals ``kinematic_offsets(d, causal=True)`` sample for sample.
+    """
+
+    def __init__(self, config: KinematicConfig = KinematicConfig(), *, n_bins: int = 18):
+        self.config = config
+        self._flux = FluxTracker(config, n_bins=n_bins)
+        self.reset()
+
+    def reset(self):
+        self._flux.reset()
+        self._history = deque(maxlen=self.config.norm_window_frames)
+
+    def process_frame(self, row) -> float:
+        """Take one directogram row ``(n_bins,)``; return this frame's offset in [0, 1]."""
+        flux = self._flux.process_frame(row)
         self._history.append(flux)
         norm = max(float(np.percentile(self._history, self.config.norm_percentile)),
                    self.config.norm_floor)

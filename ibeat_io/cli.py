@@ -1,7 +1,9 @@
 """The ``ibeat`` command line.
 
     ibeat analyze [CLIP] [--view N] [--plot out.png] [--wav out.wav] [--midi out.mid] [--json]
-    ibeat evaluate tempo --data DIR [--out DIR] [--views N] [--seed S] [--json]
+    ibeat analyze [CLIP] --model visbeat ...
+    ibeat train visbeat|reference --data DIR --out DIR [--steps N] [--seed S]
+    ibeat evaluate tempo|beats --data DIR [--out DIR] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -59,21 +61,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="write a figure of the analysis (PNG/PDF/SVG)")
     p.add_argument("--wav", type=Path, help="write a click track on the beats (WAV)")
     p.add_argument("--midi", type=Path, help="write the beats as a MIDI click track")
+    p.add_argument("--model", choices=["dp", "visbeat"], default="dp",
+                   help="dp: offline dynamic program (ground truth); visbeat: the shipped "
+                        "VisBeatNet + online beat HMM, streamed frame by frame")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser(
+        "train", help="train a network on a data directory (needs torch)",
+        description="Train a network on every training sequence in DIR (laid out like "
+                    "shared/data) and write its weights, ONNX graph and model card to OUT.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("what", choices=["visbeat", "reference"], help="which network")
+    p.add_argument("--data", type=Path, default=default_data_dir(),
+                   help=f"data root (default: ${DATA_ENV})")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data views, sampling and weights")
+    p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
         "evaluate", help="score ibeat on a data directory",
         description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["tempo"], help="what to evaluate")
+    p.add_argument("what", choices=["tempo", "beats"], help="what to evaluate")
     p.add_argument("--data", type=Path, default=default_data_dir(),
                    help=f"data root (default: ${DATA_ENV})")
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
                    help="virtual camera views per 3D mocap sequence")
     p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and noise")
+    p.add_argument("--include-train", action="store_true",
+                   help="beats: also score sequences the shipped model trained on")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="beats: checkpoint of the non-causal reference (default: the "
+                        "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=_cmd_evaluate)
     return parser
@@ -86,10 +109,13 @@ def _cmd_analyze(args) -> int:
                          "give a keypoint clip (.pkl or .npz)")
     clip = load_clip(path, view=args.view)
     result = analyze(clip.timestamps_s, clip.keypoints, config=RhythmConfig.at_fps(args.fps))
+    if args.model == "visbeat":
+        result = _online_analysis(clip, result, args.fps)
     out = {
         "clip": str(path),
         "view": clip.view,
         "duration_s": float(clip.timestamps_s[-1] - clip.timestamps_s[0]) if len(clip.timestamps_s) else 0.0,
+        "model": args.model,
         "tempo_bpm": round(result.tempo_bpm, 2),
         "beat_times_s": [round(float(b), 4) for b in result.beat_times_s],
         "rule_based_beat_times_s": [round(float(b), 4) for b in result.rule_beat_times_s],
@@ -112,14 +138,54 @@ def _cmd_analyze(args) -> int:
     return 0
 
 
-def _cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_tempo, format_tempo_report
+def _online_analysis(clip, offline, fps):
+    """The offline analysis with beats and tempo replaced by the online VisBeatNet + B-HMM."""
+    from dataclasses import replace
 
+    from ibeat_core.beat_tracking import track_clip
+    from ibeat_models.visbeat import VisBeatNetwork
+
+    online = track_clip(VisBeatNetwork(), clip.timestamps_s, clip.keypoints,
+                        rhythm=RhythmConfig.at_fps(fps))
+    rhythm = replace(offline.rhythm, offsets=online.offsets)
+    confident = online.confidence >= 0.5
+    tempo = float(np.median(online.tempo_bpm[confident])) if confident.any() else 0.0
+    return replace(offline, rhythm=rhythm, beat_times_s=online.beat_times_s, tempo_bpm=tempo,
+                   tempo_curve_bpm=np.where(confident, online.tempo_bpm, 0.0))
+
+
+def _data_dir(args) -> Path:
     if args.data is None:
         raise IbeatError(f"no data directory: pass --data DIR or set ${DATA_ENV}")
     if not args.data.is_dir():
         raise FileNotFoundError(f"data directory {args.data} does not exist")
-    report = evaluate_tempo(args.data, dwm_views=args.views, seed=args.seed)
+    return args.data
+
+
+def _cmd_train(args) -> int:
+    try:
+        from ibeat_train.commands import train
+    except ModuleNotFoundError as exc:
+        raise IbeatError(f"training needs torch ({exc}); install it with "
+                         "pip install torch==2.13.0 '.[train]'") from exc
+    train(args.what, _data_dir(args), args.out, steps=args.steps, seed=args.seed)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    if args.what == "beats":
+        from .evaluate_beats import run_beats_evaluation
+        text, report = run_beats_evaluation(_data_dir(args), include_train=args.include_train,
+                                            reference=args.reference)
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "beats.md").write_text(text)
+            (args.out / "beats.json").write_text(json.dumps(report, indent=1))
+        print(json.dumps(report["summary"], indent=1) if args.json else text)
+        return 0
+    from .evaluate import evaluate_tempo, format_tempo_report
+
+    report = evaluate_tempo(_data_dir(args), dwm_views=args.views, seed=args.seed)
     if not report:
         raise IbeatError(f"{args.data} holds no dataset ibeat can score for tempo "
                          "(aistpp-keypoints2d-sample/, dance-with-melody/)")

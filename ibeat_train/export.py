@@ -1,0 +1,63 @@
+"""Export trained networks to one-step ONNX graphs and check them against torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ibeat_core.kinematic import deceleration_flux
+from ibeat_models.runtime import OnnxModel
+
+from .visbeat import VisBeatNet, VisBeatStep
+
+__all__ = ["export_visbeat", "load_visbeat_torch", "visbeat_parity"]
+
+
+def export_visbeat(net: VisBeatNet, out_dir, *, meta: dict) -> Path:
+    """Write ``visbeat.onnx`` (one step, state in and out), ``visbeat.pt`` and ``meta.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    step = VisBeatStep(net.eval())
+    args = (torch.zeros(1, net.n_bins), torch.zeros(1, 1), torch.zeros(1, 1),
+            torch.zeros(1, net.hidden1), torch.zeros(1, net.hidden2))
+    path = out / "visbeat.onnx"
+    torch.onnx.export(step, args, str(path), dynamo=False, opset_version=17,
+                      input_names=["directogram", "flux", "prev_offset", "h1", "h2"],
+                      output_names=["offset", "beat_prob", "h1_out", "h2_out"])
+    torch.save({"state_dict": net.state_dict(),
+                "hyper_parameters": {"n_bins": net.n_bins, "hidden1": net.hidden1,
+                                     "hidden2": net.hidden2}}, out / "visbeat.pt")
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return path
+
+
+def load_visbeat_torch(path) -> VisBeatNet:
+    """The torch network from a ``visbeat.pt`` checkpoint (hyper-parameters inside)."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    net = VisBeatNet(**ckpt["hyper_parameters"])
+    net.load_state_dict(ckpt["state_dict"])
+    return net.eval()
+
+
+def visbeat_parity(net: VisBeatNet, onnx_path, directogram: np.ndarray) -> float:
+    """Max |torch - onnxruntime| over offsets and beat probabilities, free-running a sequence."""
+    model = OnnxModel(Path(onnx_path))
+    flux = deceleration_flux(directogram)
+    with torch.no_grad():
+        off_t, logit_t = net.run_free(torch.tensor(directogram[None], dtype=torch.float32),
+                                      torch.tensor(flux[None], dtype=torch.float32))
+    prob_t = torch.sigmoid(logit_t)[0].numpy()
+    off_t = off_t[0].numpy()
+    h1 = np.zeros((1, net.hidden1), np.float32)
+    h2 = np.zeros((1, net.hidden2), np.float32)
+    prev = np.zeros((1, 1), np.float32)
+    worst = 0.0
+    for i, row in enumerate(directogram):
+        out = model.run(directogram=row[None], flux=[[flux[i]]], prev_offset=prev, h1=h1, h2=h2)
+        prev, h1, h2 = out["offset"], out["h1_out"], out["h2_out"]
+        worst = max(worst, abs(float(out["offset"][0, 0]) - off_t[i]),
+                    abs(float(out["beat_prob"][0, 0]) - prob_t[i]))
+    return worst
