@@ -60,4 +60,4 @@ def visbeat_parity(net: VisBeatNet, onnx_path, directogram: np.ndarray) -> float
         prev, h1, h2 = out["offset"], out["h1_out"], out["h2_out"]
         worst = max(worst, abs(float(out["offset"][0, 0]) - off_t[i]),
                     abs(float(out["beat_prob"][0, 0]) - prob_t[i]))
-    return worst
+    return float(worst)

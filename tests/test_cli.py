@@ -36,3 +36,18 @@ def test_analyze_errors_are_clear(capsys, tmp_path):
     assert "video" in capsys.readouterr().err
     assert main(["analyze", str(tmp_path / "none.npz")]) == 2
     assert "no such clip" in capsys.readouterr().err
+
+
+def test_analyze_with_the_shipped_visbeat_model(capsys):
+    assert main(["analyze", "--model", "visbeat", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["model"] == "visbeat"
+    assert len(out["beat_times_s"]) > 5 and out["beat_times_s"] == sorted(out["beat_times_s"])
+    assert 60 <= out["tempo_bpm"] <= 180
+
+
+def test_train_and_evaluate_need_a_data_directory(capsys, tmp_path):
+    assert main(["evaluate", "beats", "--data", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", "tempo", "--data", str(tmp_path)]) == 2
+    assert "holds no dataset" in capsys.readouterr().err

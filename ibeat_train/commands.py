@@ -1,0 +1,74 @@
+"""``ibeat train``: build the data, train, export, and write the model card."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from .beat_data import VALIDATION, build_beat_examples
+
+__all__ = ["train"]
+
+
+def train(what: str, data_dir, out_dir, *, steps: int | None = None, seed: int = 0) -> Path:
+    """Train ``"visbeat"`` or ``"reference"`` on ``data_dir``; write everything to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    train_set = build_beat_examples(data_dir, split="train", seed=seed)
+    validation = build_beat_examples(data_dir, split="validation", seed=seed)
+    if not train_set or not validation:
+        raise FileNotFoundError(f"{data_dir} has no beat training data (need AIST++, "
+                                "dance-with-melody or cmu-salsa-bvh folders)")
+    data = {
+        "data_dir": str(data_dir),
+        "train_sequences": sorted({e.sequence for e in train_set}),
+        "validation_sequences": sorted({e.sequence for e in validation}),
+        "train_views": len(train_set),
+        "validation_views": len(validation),
+        "train_minutes": round(sum(len(e.offsets) for e in train_set) / 30.0 / 60.0, 1),
+        "held_out": VALIDATION,
+    }
+    command = "ibeat " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    if what == "visbeat":
+        return _train_visbeat(train_set, validation, out, data, steps, seed, command)
+    return _train_reference(train_set, validation, out, data, steps, seed, command)
+
+
+def _train_visbeat(train_set, validation, out, data, steps, seed, command):
+    from .export import export_visbeat, visbeat_parity
+    from .visbeat import TrainConfig, train_visbeat
+
+    cfg = TrainConfig(seed=seed, **({"steps": steps} if steps else {}))
+    net, history = train_visbeat(train_set, validation, cfg)
+    meta = {"name": "visbeat", "architecture": "VisBeatNet: GRU(64) offsets + GRU(32) beats",
+            "parameters": sum(p.numel() for p in net.parameters()), "seed": seed,
+            "command": command, "torch": torch.__version__, "python": platform.python_version(),
+            "fps": 30.0, "data": data, "training": history}
+    path = export_visbeat(net, out, meta=meta)
+    sample = validation[0].directogram[:600]
+    parity = visbeat_parity(net, path, sample)
+    meta["onnx_parity_max_abs_diff"] = float(parity)
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB); torch/ONNX max |diff| {parity:.2e}")
+    return path
+
+
+def _train_reference(train_set, validation, out, data, steps, seed, command):
+    from .reference import ReferenceConfig, save_reference, train_reference
+
+    cfg = ReferenceConfig(seed=seed, **({"steps": steps} if steps else {}))
+    net, history = train_reference(train_set, validation, cfg)
+    history.update(data=data, command=command)
+    path = out / "reference.pt"
+    save_reference(net, path, history)
+    print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB), "
+          f"{sum(p.numel() for p in net.parameters())} parameters")
+    return path
+
+
