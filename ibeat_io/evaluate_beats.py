@@ -89,18 +89,20 @@ def _forecast_errors(online, reference_beats_s):
     return list(near[f <= reference_beats_s[-1] + 0.5])
 
 
-def time_online_frame(network, example, *, repeats: int = 1) -> float:
+def time_online_frame(network, example) -> float:
     """Median compute [ms] per grid frame of the whole online beat stage, one thread."""
-    tracker = OnlineBeatTracker(network)
+    return _ms_per_grid_frame(OnlineBeatTracker(network), example)
+
+
+def _ms_per_grid_frame(tracker, example) -> float:
+    """Median wall time [ms] of ``tracker.process_frame`` per grid frame it returns."""
     times = []
-    for _ in range(repeats):
-        tracker.reset()
-        for t, kp in zip(example.timestamps_s, example.keypoints):
-            t0 = time.perf_counter()
-            n = len(tracker.process_frame(t, kp))
-            dt = time.perf_counter() - t0
-            if n:
-                times.append(dt / n)
+    for t, kp in zip(example.timestamps_s, example.keypoints):
+        t0 = time.perf_counter()
+        n = len(tracker.process_frame(t, kp))
+        dt = time.perf_counter() - t0
+        if n:
+            times.append(dt / n)
     return 1e3 * float(np.median(times))
 
 
@@ -205,15 +207,7 @@ def time_rule_based_frame(example, config: RhythmConfig = RhythmConfig()) -> flo
     """Median compute [ms] per grid frame of the streaming chain behind the rule-based beats."""
     from ibeat_core.rhythm import MotionRhythmTracker
 
-    tracker = MotionRhythmTracker(config)
-    times = []
-    for t, kp in zip(example.timestamps_s, example.keypoints):
-        t0 = time.perf_counter()
-        n = len(tracker.process_frame(t, kp))
-        dt = time.perf_counter() - t0
-        if n:
-            times.append(dt / n)
-    return 1e3 * float(np.median(times))
+    return _ms_per_grid_frame(MotionRhythmTracker(config), example)
 
 
 def _reference_method(checkpoint, example):

@@ -41,7 +41,7 @@ from ibeat_core.directogram import N_BINS
 from ibeat_core.keypoints import FPS
 from ibeat_core.metrics import evaluate
 
-from .visbeat import TrainConfig, _beat_targets, sample_batch
+from .visbeat import TrainConfig, _beat_targets, beat_loss, sample_batch
 
 __all__ = ["ReferenceNet", "ReferenceConfig", "train_reference", "reference_predict",
            "reference_beat_probs", "ReferenceBeats", "save_reference", "load_reference",
@@ -294,10 +294,7 @@ class ReferenceBeats:
 def _loss(net, x, off, beat, cfg):
     """VisBeatNet's loss: MSE on offsets plus weighted BCE on beats."""
     pred, logits = net(x)
-    mse = torch.mean((pred - off) ** 2)
-    weight = 1.0 + (cfg.pos_weight - 1.0) * beat
-    bce = nn.functional.binary_cross_entropy_with_logits(logits, beat, weight=weight)
-    return mse + cfg.beat_weight * bce, mse.item(), bce.item()
+    return beat_loss(pred, logits, off, beat, cfg)
 
 
 def _validate(net, examples):

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from ibeat_core.directogram import N_BINS
 from ibeat_core.kinematic import KinematicConfig, deceleration_flux
 
-__all__ = ["VisBeatNet", "TrainConfig", "train_visbeat", "mirror_bins", "sample_batch"]
+__all__ = ["VisBeatNet", "TrainConfig", "train_visbeat", "mirror_bins", "sample_batch", "beat_loss"]
 
 
 class VisBeatNet(nn.Module):
@@ -222,6 +222,11 @@ def _loss(net, x, flux, off, beat, cfg, rng):
         use = torch.from_numpy(rng.random(len(x)) < cfg.feedback_prob).unsqueeze(1)
         prev = torch.where(use, own_prev, prev)
     pred, logits, _, _ = net(x, flux, prev)
+    return beat_loss(pred, logits, off, beat, cfg)
+
+
+def beat_loss(pred, logits, off, beat, cfg: TrainConfig):
+    """MSE on the offsets plus positive-weighted BCE on the beats: (total, mse, bce)."""
     mse = torch.mean((pred - off) ** 2)
     weight = 1.0 + (cfg.pos_weight - 1.0) * beat
     bce = nn.functional.binary_cross_entropy_with_logits(logits, beat, weight=weight)
