@@ -177,10 +177,7 @@ def _cmd_evaluate(args) -> int:
         from .evaluate_beats import run_beats_evaluation
         text, report = run_beats_evaluation(_data_dir(args), include_train=args.include_train,
                                             reference=args.reference)
-        if args.out:
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "beats.md").write_text(text)
-            (args.out / "beats.json").write_text(json.dumps(report, indent=1))
+        _write_report(args.out, "beats", text, report)
         print(json.dumps(report["summary"], indent=1) if args.json else text)
         return 0
     from .evaluate import evaluate_tempo, format_tempo_report
@@ -190,12 +187,18 @@ def _cmd_evaluate(args) -> int:
         raise IbeatError(f"{args.data} holds no dataset ibeat can score for tempo "
                          "(aistpp-keypoints2d-sample/, dance-with-melody/)")
     text = format_tempo_report(report)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "tempo.md").write_text(text)
-        (args.out / "tempo.json").write_text(json.dumps(report, indent=1))
+    _write_report(args.out, "tempo", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0
+
+
+def _write_report(out_dir, name, text, report):
+    """``<name>.md`` and ``<name>.json`` into ``out_dir`` (nothing when it is None)."""
+    if out_dir is None:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{name}.md").write_text(text)
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1))
 
 
 def _write_clicks(beats_s, tempo_bpm, args, out):
