@@ -203,7 +203,7 @@ def analyze(timestamps_s, keypoints, *, config: RhythmConfig = RhythmConfig()) -
         rhythm=rhythm,
         tempo_bpm=estimate_tempo(k, rhythm.motion_energy, config=config.tempo),
         tempo_curve_bpm=tempo_curve(k, rhythm.motion_energy, config=config.tempo),
-        beat_times_s=to_time(visual_beats(k, config=config.beats)),
+        beat_times_s=to_time(visual_beats(k, rhythm.motion_energy, config=config.beats)),
         rule_beat_times_s=to_time(pick_peaks(k, config=config.beats.peaks)),
     )
 

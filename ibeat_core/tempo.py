@@ -1,22 +1,19 @@
-"""Tempo of body motion: local autocorrelation and its spectrum, scored over harmonics.
+"""Tempo of body motion: the spectrum of its local autocorrelation, scored over harmonics.
 
-Two views of the same periodicity:
-
-* :func:`local_autocorrelation` (an autocorrelation tempogram) gives, around each
-  frame, how alike the motion is to itself one candidate beat period later: the
-  ``T`` of the visual-beat dynamic program (paper eq. 2).
-* :func:`tempo_salience` scores each candidate tempo by the magnitude spectrum
-  (the Fourier transform of the autocorrelation) of the detrended motion at the
-  tempo and its first ``n_harmonics - 1`` multiples, times a broad log-normal
-  prior. Summing harmonics *above* a candidate, not lags at multiples of its
-  period, keeps the slow periodicity of a dance figure (a waltz bar = 3 beats, a
-  cha-cha bar = 4) from passing for the beat: bar-level motion makes every
-  divisor of the bar period look like a tempo in the autocorrelation, but adds
-  nothing above the beat frequency.
+:func:`tempo_salience` scores each candidate tempo by the magnitude spectrum (the
+Fourier transform of the autocorrelation) of the detrended motion at the tempo
+and its first ``n_harmonics - 1`` multiples, times a broad log-normal prior.
+Summing harmonics *above* a candidate, not autocorrelation lags at multiples of
+its period, keeps the slow periodicity of a dance figure (a waltz bar = 3 beats,
+a cha-cha bar = 4) from passing for the beat: bar-level motion makes every
+divisor of the bar period look like a tempo in the autocorrelation, but adds
+nothing above the beat frequency.
 
 The salience combines the kinematic offsets (weight ``offsets_weight``) with the
 motion energy (total joint speed): offsets mark the stops, energy the swing of a
-step, and smooth dances show their beat in the latter.
+step, and smooth dances show their beat in the latter. :func:`estimate_tempo`
+scores a whole clip, :func:`tempo_curve` a sliding window (the local tempo that
+the visual-beat dynamic program follows).
 """
 
 from __future__ import annotations
@@ -34,8 +31,6 @@ __all__ = [
     "MAX_BPM",
     "TempoConfig",
     "detrend",
-    "autocorrelation",
-    "local_autocorrelation",
     "tempo_salience",
     "estimate_tempo",
     "tempo_curve",
@@ -65,7 +60,7 @@ class TempoConfig:
     offsets_weight : float
         Weight in [0, 1] of the kinematic offsets against the motion energy.
     window_s : float
-        Window [s] of the local autocorrelation and of :func:`tempo_curve`.
+        Window [s] of :func:`tempo_curve`.
     resolution_bpm : float
         Step [BPM] of the tempo grid.
     """
@@ -126,71 +121,6 @@ def detrend(x, *, config: TempoConfig = TempoConfig()) -> np.ndarray:
         return x
     size = max(1, int(round(60.0 / config.min_bpm * config.fps)))
     return x - uniform_filter1d(x, size, mode="nearest")
-
-
-def autocorrelation(x, *, max_lag: int) -> np.ndarray:
-    """Unbiased, mean-removed autocorrelation normalised to 1 at lag 0.
-
-    Parameters
-    ----------
-    x : array_like, shape (T,)
-    max_lag : int
-        Largest lag [frames]; lags beyond ``T - 1`` are returned as 0.
-
-    Returns
-    -------
-    np.ndarray, shape (max_lag + 1,)
-        All zeros for a constant signal.
-
-    Examples
-    --------
-    >>> r = autocorrelation(np.tile([1.0, 0.0, 0.0, 0.0], 8), max_lag=4)
-    >>> int(np.argmax(r[1:])) + 1
-    4
-    """
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean() if len(x) else x
-    n = len(x)
-    out = np.zeros(max_lag + 1)
-    if n < 2:
-        return out
-    m = min(max_lag, n - 1)
-    spec = np.fft.rfft(x, 2 * n)
-    full = np.fft.irfft(spec * np.conj(spec))[:m + 1]
-    if full[0] <= 1e-12:
-        return out
-    out[:m + 1] = full / full[0] * n / (n - np.arange(m + 1))
-    return out
-
-
-def local_autocorrelation(offsets, *, config: TempoConfig = TempoConfig(),
-                          centered: bool = True) -> np.ndarray:
-    """Autocorrelation of the detrended offsets in a sliding window.
-
-    Parameters
-    ----------
-    offsets : array_like, shape (T,)
-    config : TempoConfig
-        ``window_s`` and the lag range.
-    centered : bool
-        True: window centred on each frame (offline). False: window ending at
-        each frame (causal).
-
-    Returns
-    -------
-    np.ndarray, shape (T, config.max_lag_frames + 1)
-        Row t is the autocorrelation around frame t, lag in frames.
-    """
-    x = np.asarray(offsets, dtype=np.float64)
-    w = config.window_frames
-    out = np.zeros((len(x), config.max_lag_frames + 1))
-    for t in range(len(x)):
-        lo = t - w // 2 if centered else t - w + 1
-        lo = max(0, min(lo, len(x) - w)) if centered else max(0, lo)
-        # Detrending inside the window keeps the causal version causal.
-        segment = detrend(x[lo:lo + w], config=config)
-        out[t] = autocorrelation(segment, max_lag=config.max_lag_frames)
-    return out
 
 
 def _magnitude_spectrum(x, config):

@@ -2,18 +2,22 @@
 
 * :func:`pick_peaks` is the rule-based detector of paper 4.4: a frame is a beat
   when it is the maximum of a ``window_s`` window, exceeds the window's mean by
-  ``threshold``, and comes at least ``wait_s`` after the previous beat. It is
-  both the paper's "Rule-based" baseline and the candidate generator of the DP.
+  ``threshold``, and comes at least ``wait_s`` after the previous beat: the
+  paper's "Rule-based" baseline.
 * :func:`visual_beats` is the offline ground truth of paper 3.1.1: among the
-  candidates it picks the subset ``m`` that maximises equation (1),
+  candidates (every local maximum of the offsets strong enough to be a stop) it
+  picks the subset ``m`` that maximises equation (1),
 
       V(m) = sum_j u(m_j) + alpha * sum_j V_T(m_j, m_{j+1}),
       V_T(a, b) = T_local[b - a] / T_max - 1        (equation 2)
 
-  where u is the offset at the candidate and ``T_local`` the autocorrelation of
-  the offsets in a window around the pair, mapped to [0, 1], with ``T_max`` its
-  largest value over the allowed beat periods. Strong stops that are evenly spaced at the
-  locally dominant period win.
+  where u is the offset at the candidate. ``T_local`` scores an interval by the
+  local tempo around the pair, read from the spectrum of the local
+  autocorrelation (:func:`ibeat_core.tempo.tempo_curve`): a log-normal bump of
+  ``tempo_sigma_octaves`` around the local beat period, so ``T_max = 1``. Strong
+  stops spaced at the dance's own beat win, which gives beats regular enough for
+  a causal tracker to follow (the raw autocorrelation at the lag, tried first,
+  let the beats wander between periodicities).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 
 from .errors import ParameterError
 from .keypoints import FPS
-from .tempo import MAX_BPM, MIN_BPM, TempoConfig, local_autocorrelation
+from .tempo import MAX_BPM, MIN_BPM, TempoConfig, tempo_curve
 
 __all__ = ["PeakConfig", "VisualBeatConfig", "pick_peaks", "visual_beats", "frames_to_time"]
 
@@ -69,19 +73,23 @@ class VisualBeatConfig:
         Frame rate [Hz] of the offsets.
     alpha : float
         Weight of the tempo-consistency term against the impact term.
+    tempo_sigma_octaves : float
+        Width of the tempo term: an interval this many octaves off the local beat
+        period costs ``alpha * (1 - exp(-1/2))``.
     min_impact : float
         Candidates with a smaller offset are not beats: the small stops of a
         body that holds still (detector jitter) would otherwise form a grid.
     min_bpm, max_bpm : float
         Allowed range of consecutive beat intervals [BPM].
     tempo_window_s : float
-        Window [s] of the local autocorrelation T.
+        Window [s] of the local tempo estimate.
     peaks : PeakConfig
-        Candidate beats.
+        The rule-based baseline reported beside the DP beats.
     """
 
     fps: float = FPS
     alpha: float = 1.0
+    tempo_sigma_octaves: float = 0.15
     min_impact: float = 0.4
     min_bpm: float = MIN_BPM
     max_bpm: float = MAX_BPM
@@ -91,6 +99,8 @@ class VisualBeatConfig:
     def __post_init__(self):
         if self.alpha < 0:
             raise ParameterError(f"alpha must be >= 0, got {self.alpha!r}")
+        if not self.tempo_sigma_octaves > 0:
+            raise ParameterError(f"tempo_sigma_octaves must be > 0, got {self.tempo_sigma_octaves!r}")
         if self.peaks.fps != self.fps:
             raise ParameterError(f"peaks.fps {self.peaks.fps} differs from fps {self.fps}")
 
@@ -153,13 +163,16 @@ def pick_peaks(offsets, *, config: PeakConfig = PeakConfig()) -> np.ndarray:
     return np.asarray(beats, dtype=np.int64)
 
 
-def visual_beats(offsets, *, config: VisualBeatConfig = VisualBeatConfig()) -> np.ndarray:
+def visual_beats(offsets, energy=None, *,
+                 config: VisualBeatConfig = VisualBeatConfig()) -> np.ndarray:
     """Offline visual beats: the candidate subset that maximises equation (1).
 
     Parameters
     ----------
     offsets : array_like, shape (T,)
         Kinematic offsets at ``config.fps`` (zero-phase ones for ground truth).
+    energy : array_like, shape (T,), optional
+        Motion energy, which sharpens the local tempo (see :mod:`ibeat_core.tempo`).
     config : VisualBeatConfig
 
     Returns
@@ -177,17 +190,17 @@ def visual_beats(offsets, *, config: VisualBeatConfig = VisualBeatConfig()) -> n
     1.0
     """
     x = _valid_offsets(offsets)
-    cand = pick_peaks(x, config=config.peaks)
-    cand = cand[x[cand] >= config.min_impact]
+    left = np.r_[-np.inf, x[:-1]]
+    right = np.r_[x[1:], -np.inf]
+    # A plateau counts once, at its first frame.
+    cand = np.flatnonzero((x > left) & (x >= right) & (x >= config.min_impact))
     if len(cand) == 0:
         return cand
-    tcfg = config.tempo_config
     min_lag = int(np.floor(60.0 * config.fps / config.max_bpm))
     max_lag = int(np.ceil(60.0 * config.fps / config.min_bpm))
-    # Autocorrelation mapped from [-1, 1] to a similarity in [0, 1]: an
-    # anti-periodic interval costs alpha, an unrelated one about alpha / 2.
-    acf = (local_autocorrelation(x, config=tcfg) + 1.0) / 2.0
-    t_max = acf[:, min_lag:max_lag + 1].max(axis=1)
+    local_bpm = tempo_curve(x, energy, config=config.tempo_config)
+    period = np.where(local_bpm > 0, 60.0 * config.fps / np.maximum(local_bpm, 1e-9), 0.0)
+    width = 2.0 * config.tempo_sigma_octaves ** 2
 
     score = x[cand].copy()
     back = np.full(len(cand), -1)
@@ -200,17 +213,21 @@ def visual_beats(offsets, *, config: VisualBeatConfig = VisualBeatConfig()) -> n
             # and starts again keeps both stretches of beats.
             best = int(np.argmax(score[:far + 1]))
             score[j], back[j] = score[best] + x[cand[j]] - config.alpha, best
-        for i in range(j - 1, -1, -1):
-            lag = cand[j] - cand[i]
-            if lag > max_lag:
-                break
-            if lag < min_lag:
-                continue
-            mid = (cand[i] + cand[j]) // 2
-            v_t = acf[mid, lag] / t_max[mid] - 1.0 if t_max[mid] > 0 else -1.0
-            s = score[i] + x[cand[j]] + config.alpha * v_t
-            if s > score[j]:
-                score[j], back[j] = s, i
+        lo = np.searchsorted(cand, cand[j] - max_lag)
+        prev = np.arange(lo, j)
+        lags = cand[j] - cand[prev]
+        keep = lags >= min_lag
+        if not keep.any():
+            continue
+        prev, lags = prev[keep], lags[keep]
+        tau = period[(cand[prev] + cand[j]) // 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v_t = np.where(tau > 0, np.exp(-np.log2(lags / np.where(tau > 0, tau, 1.0)) ** 2 / width),
+                           0.0) - 1.0
+        s = score[prev] + x[cand[j]] + config.alpha * v_t
+        i = int(np.argmax(s))
+        if s[i] > score[j]:
+            score[j], back[j] = s[i], prev[i]
     j = int(np.argmax(score))
     path = []
     while j >= 0:

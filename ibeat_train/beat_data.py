@@ -102,7 +102,7 @@ def split_of(source: str, sequence: str) -> str:
 
 def _example(source, sequence, view, t, kp, config, music_beats_s=None, tempo_bpm=None):
     rhythm = motion_rhythm(t, kp, config=config)
-    beats = visual_beats(rhythm.offsets, config=config.beats)
+    beats = visual_beats(rhythm.offsets, rhythm.motion_energy, config=config.beats)
     return BeatExample(source=source, sequence=sequence, view=view, fps=config.fps,
                        times_s=rhythm.times_s, timestamps_s=np.asarray(t, dtype=np.float64),
                        keypoints=np.asarray(kp, dtype=np.float32),
