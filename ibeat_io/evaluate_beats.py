@@ -218,9 +218,12 @@ def _reference_method(checkpoint, example):
         return None
     from pathlib import Path
 
-    path = Path(checkpoint) if checkpoint else (
-        Path(__file__).resolve().parents[1] / "ibeat_train" / "checkpoints" / "reference.pt")
-    if not path.is_file():
+    # The checkpoint lives in the repository, not in the installed package: look
+    # beside the sources (editable install) and in the working directory.
+    rel = Path("ibeat_train") / "checkpoints" / "reference.pt"
+    candidates = [Path(checkpoint)] if checkpoint else [Path(__file__).resolve().parents[1] / rel, rel]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
         return None
     ref = ReferenceBeats(load_reference(path))
     return Method("Reference: bidirectional transformer (non-causal)", ref.beats,
