@@ -224,6 +224,8 @@ def _reference_method(checkpoint, example):
     candidates = [Path(checkpoint)] if checkpoint else [Path(__file__).resolve().parents[1] / rel, rel]
     path = next((c for c in candidates if c.is_file()), None)
     if path is None:
+        if checkpoint:
+            raise FileNotFoundError(f"reference checkpoint {checkpoint} not found")
         return None
     ref = ReferenceBeats(load_reference(path))
     return Method("Reference: bidirectional transformer (non-causal)", ref.beats,
