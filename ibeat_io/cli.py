@@ -41,6 +41,11 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _add_data_argument(parser):
+    parser.add_argument("--data", type=Path, default=default_data_dir(),
+                        help=f"data root laid out like shared/data (default: ${DATA_ENV})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ibeat", description="ibeat: hear the rhythm in body motion.",
@@ -73,8 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "shared/data) and write its weights, ONNX graph and model card to OUT.",
         formatter_class=_HelpFormatter)
     p.add_argument("what", choices=["visbeat", "reference"], help="which network")
-    p.add_argument("--data", type=Path, default=default_data_dir(),
-                   help=f"data root (default: ${DATA_ENV})")
+    _add_data_argument(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
     p.add_argument("--seed", type=int, default=0, help="seed of data views, sampling and weights")
@@ -86,8 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
     p.add_argument("what", choices=["tempo", "beats"], help="what to evaluate")
-    p.add_argument("--data", type=Path, default=default_data_dir(),
-                   help=f"data root (default: ${DATA_ENV})")
+    _add_data_argument(p)
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
                    help="virtual camera views per 3D mocap sequence")

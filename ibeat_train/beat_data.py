@@ -143,8 +143,9 @@ def build_beat_examples(data_dir, *, split: str | None = None, sources=SOURCES,
     if "salsa" in sources and (root / "cmu-salsa-bvh").is_dir():
         for path in list_salsa_takes(root / "cmu-salsa-bvh"):
             todo.append(("salsa", path.name.split(".")[0], path))
+    excluded = set(exclude)
     todo = [item for item in todo
-            if (split is None or split_of(item[0], item[1]) == split) and item[1] not in set(exclude)]
+            if (split is None or split_of(item[0], item[1]) == split) and item[1] not in excluded]
 
     examples = []
     for source, name, path in tqdm(todo, desc=f"beat examples ({split or 'all'})", disable=not progress):

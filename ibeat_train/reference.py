@@ -41,7 +41,8 @@ from ibeat_core.directogram import N_BINS
 from ibeat_core.keypoints import FPS
 from ibeat_core.metrics import evaluate
 
-from .visbeat import TrainConfig, _beat_targets, beat_loss, sample_batch
+from .visbeat import (TrainConfig, beat_loss, beat_targets, make_optimizer, optimizer_step,
+                      sample_batch)
 
 __all__ = ["ReferenceNet", "ReferenceConfig", "train_reference", "reference_predict",
            "reference_beat_probs", "ReferenceBeats", "save_reference", "load_reference",
@@ -303,7 +304,7 @@ def _validate(net, examples):
     mse, bce, n, fs = 0.0, 0.0, 0, []
     for e in examples:
         off, probs = reference_predict(net, e.directogram)
-        y = _beat_targets(e.beat_frames, len(e.offsets))
+        y = beat_targets(e.beat_frames, len(e.offsets))
         p = np.clip(probs, 1e-7, 1 - 1e-7)
         mse += float(np.sum((off - e.offsets) ** 2))
         bce -= float(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)))
@@ -364,8 +365,7 @@ def train_reference(train, validation, cfg: ReferenceConfig = ReferenceConfig(),
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     net = cfg.build()
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+    opt, sched = make_optimizer(net, cfg)
     val_subset = validation[::cfg.val_stride]
     best, best_state = -np.inf, None
     history = {"config": asdict(cfg), "seed": cfg.seed,
@@ -377,11 +377,7 @@ def train_reference(train, validation, cfg: ReferenceConfig = ReferenceConfig(),
         # own (non-causal) features from the directogram.
         x, _flux, off, beat = sample_batch(train, rng, cfg, fps=FPS)
         loss, mse, bce = _loss(net, x, off, beat, cfg)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(net, opt, sched, loss)
         bar.set_postfix(mse=f"{mse:.4f}", bce=f"{bce:.3f}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             vmse, vbce, vf = _validate(net, val_subset)

@@ -29,7 +29,8 @@ from tqdm import tqdm
 from ibeat_core.directogram import N_BINS
 from ibeat_core.kinematic import KinematicConfig, deceleration_flux
 
-__all__ = ["VisBeatNet", "TrainConfig", "train_visbeat", "mirror_bins", "sample_batch", "beat_loss"]
+__all__ = ["VisBeatNet", "TrainConfig", "train_visbeat", "mirror_bins", "sample_batch",
+           "beat_targets", "beat_loss", "make_optimizer", "optimizer_step"]
 
 
 class VisBeatNet(nn.Module):
@@ -148,7 +149,7 @@ class TrainConfig:
 _FLUX_LEAD_S = 1.0
 
 
-def _beat_targets(beat_frames, n):
+def beat_targets(beat_frames, n):
     """Beat target per frame: 1 on a beat, 0.5 one frame either side (labels of +-33 ms)."""
     y = np.zeros(n, dtype=np.float32)
     for b in beat_frames:
@@ -204,7 +205,7 @@ def sample_batch(examples, rng, cfg: TrainConfig, *, fps: float = 30.0):
         xs.append(d[lead:])
         fluxes.append(flux[lead:])
         offs.append(o[lead:])
-        beats.append(_beat_targets(moved, w))
+        beats.append(beat_targets(moved, w))
     return (torch.tensor(np.stack(xs), dtype=torch.float32),
             torch.tensor(np.stack(fluxes), dtype=torch.float32),
             torch.tensor(np.stack(offs), dtype=torch.float32),
@@ -242,7 +243,7 @@ def _validate(net, examples):
             x = torch.tensor(e.directogram[None])
             flux = torch.tensor(deceleration_flux(e.directogram)[None], dtype=torch.float32)
             off, logits = net.run_free(x, flux)
-            y = torch.tensor(_beat_targets(e.beat_frames, len(e.offsets))[None])
+            y = torch.tensor(beat_targets(e.beat_frames, len(e.offsets))[None])
             mse += torch.sum((off[0] - torch.tensor(e.offsets)) ** 2).item()
             bce += nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="sum").item()
             n += len(e.offsets)
@@ -250,13 +251,27 @@ def _validate(net, examples):
     return mse / n, bce / n
 
 
+def make_optimizer(net, cfg):
+    """AdamW with a one-cycle schedule over ``cfg.steps`` (``cfg`` has lr, weight_decay, steps)."""
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+
+
+def optimizer_step(net, opt, sched, loss):
+    """One update: backward, gradient norm clipped to 1, optimiser and schedule step."""
+    opt.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
 def train_visbeat(train, validation, cfg: TrainConfig = TrainConfig(), *, progress: bool = True):
     """Train VisBeatNet; returns (best net by free-running validation loss, history dict)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     net = VisBeatNet()
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+    opt, sched = make_optimizer(net, cfg)
     val_subset = validation[:: max(1, len(validation) // 24)]
     best, best_state, history = np.inf, None, {"config": asdict(cfg), "evals": []}
     t0 = time.time()
@@ -264,11 +279,7 @@ def train_visbeat(train, validation, cfg: TrainConfig = TrainConfig(), *, progre
     for step in bar:
         x, flux, off, beat = sample_batch(train, rng, cfg)
         loss, mse, bce = _loss(net, x, flux, off, beat, cfg, rng)
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        optimizer_step(net, opt, sched, loss)
         bar.set_postfix(mse=f"{mse:.4f}", bce=f"{bce:.3f}")
         if step % cfg.eval_every == 0 or step == cfg.steps:
             vmse, vbce = _validate(net, val_subset)
