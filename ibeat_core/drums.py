@@ -49,6 +49,8 @@ __all__ = [
     "NOTESEQ_PITCH_CLASSES",
     "PITCH_TO_CLASS",
     "MAX_MIDI_VELOCITY",
+    "GENRES",
+    "genre_index",
     "DrumGrid",
     "pitch_to_class",
     "pitches_to_classes",
@@ -76,6 +78,11 @@ STEPS_PER_BEAT = 4
 #: General MIDI pitch written for each class on export, indexed by class.
 GM_EXPORT_PITCHES: tuple[int, ...] = (36, 38, 42, 46, 43, 47, 50, 49, 51)
 MAX_MIDI_VELOCITY = 127
+#: Feels a game can ask the drum generators for: "any" (no preference) and the
+#: GMD genres with at least 35 training performances; rarer GMD genres train
+#: the "any" feel only.
+GENRES: tuple[str, ...] = ("any", "rock", "funk", "hiphop", "jazz", "latin", "afrocuban",
+                           "punk", "neworleans", "soul")
 
 #: GMD's own layout (Roland TD-11, as in GrooVAE's ROLAND_DRUM_PITCH_CLASSES).
 ROLAND_PITCH_CLASSES: tuple[tuple[int, ...], ...] = (
@@ -406,6 +413,19 @@ def grid_to_notes(grid: DrumGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     onsets = grid.start_s + (steps + offsets) * grid.step_s
     pitches = np.asarray(GM_EXPORT_PITCHES, dtype=np.int64)[classes]
     return onsets, pitches, velocity_to_midi(grid.hits[steps, classes])
+
+
+def genre_index(genre: str) -> int:
+    """Index of a feel in :data:`GENRES`; raises ParameterError on an unknown one.
+
+    Examples
+    --------
+    >>> genre_index("any"), genre_index("jazz")
+    (0, 4)
+    """
+    if genre not in GENRES:
+        raise ParameterError(f"unknown genre {genre!r}; choose one of {', '.join(GENRES)}")
+    return GENRES.index(genre)
 
 
 def velocity_to_midi(velocity) -> np.ndarray:
