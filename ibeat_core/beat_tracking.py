@@ -17,7 +17,7 @@ import numpy as np
 from .beat_hmm import BeatHMMConfig, BeatTracker
 from .directogram import DirectogramTracker
 from .keypoints import BodyScaleTracker, Resampler, torso_length
-from .kinematic import FluxTracker
+from .kinematic import FluxTracker, OffsetNormaliser
 from .rhythm import RhythmConfig
 
 __all__ = ["BeatNetwork", "BeatFrame", "OnlineBeatTracker", "OnlineBeats", "track_clip"]
@@ -43,7 +43,10 @@ class BeatFrame:
     time_s : float
         Grid time [s] in the sender's clock.
     offset : float
-        Predicted kinematic offset in [0, 1].
+        The network's predicted kinematic offset in [0, 1].
+    kinematic_offset : float
+        The measured causal kinematic offset in [0, 1] (what
+        ``kinematic_offsets(..., causal=True)`` gives for this frame).
     beat_prob : float
         Network beat probability in [0, 1].
     is_beat : bool
@@ -60,6 +63,7 @@ class BeatFrame:
 
     time_s: float
     offset: float
+    kinematic_offset: float
     beat_prob: float
     is_beat: bool
     tempo_bpm: float
@@ -89,11 +93,13 @@ class OnlineBeatTracker:
         self._scale = BodyScaleTracker(rhythm.keypoints)
         self._directogram = DirectogramTracker(fps=rhythm.fps, n_bins=rhythm.n_bins)
         self._flux = FluxTracker(rhythm.kinematic, n_bins=rhythm.n_bins)
+        self._normaliser = OffsetNormaliser(rhythm.kinematic)
         self._beats = BeatTracker(self.hmm)
         self.reset()
 
     def reset(self):
-        for stage in (self._resampler, self._scale, self._directogram, self._flux, self._beats):
+        for stage in (self._resampler, self._scale, self._directogram, self._flux,
+                      self._normaliser, self._beats):
             stage.reset()
         self._state = self.network.initial_state()
         self._t0 = None
@@ -109,7 +115,9 @@ class OnlineBeatTracker:
             flux = self._flux.process_frame(row)
             offset, prob, self._state = self.network.step(row, flux, self._state)
             ev = self._beats.process_frame(prob)
-            out.append(BeatFrame(time_s=float(t), offset=float(offset), beat_prob=float(prob),
+            out.append(BeatFrame(time_s=float(t), offset=float(offset),
+                                 kinematic_offset=self._normaliser.process_frame(flux),
+                                 beat_prob=float(prob),
                                  is_beat=ev.is_beat, tempo_bpm=ev.tempo_bpm, phase=ev.phase,
                                  confidence=ev.confidence, next_beat_s=self._t0 + ev.next_beat_s))
         return out

@@ -27,7 +27,7 @@ from .errors import ParameterError
 from .keypoints import FPS
 
 __all__ = ["KinematicConfig", "deceleration_flux", "kinematic_offsets", "FluxTracker",
-           "KinematicOffsetTracker", "lowpass_coefficients"]
+           "KinematicOffsetTracker", "OffsetNormaliser", "lowpass_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -186,15 +186,34 @@ class KinematicOffsetTracker:
     def __init__(self, config: KinematicConfig = KinematicConfig(), *, n_bins: int = 18):
         self.config = config
         self._flux = FluxTracker(config, n_bins=n_bins)
+        self._normaliser = OffsetNormaliser(config)
         self.reset()
 
     def reset(self):
         self._flux.reset()
-        self._history = deque(maxlen=self.config.norm_window_frames)
+        self._normaliser.reset()
 
     def process_frame(self, row) -> float:
         """Take one directogram row ``(n_bins,)``; return this frame's offset in [0, 1]."""
-        flux = self._flux.process_frame(row)
+        return self._normaliser.process_frame(self._flux.process_frame(row))
+
+
+class OffsetNormaliser:
+    """Streaming causal normaliser: one deceleration flux in, one kinematic offset out.
+
+    The second half of :class:`KinematicOffsetTracker`, for callers that already
+    track the flux.
+    """
+
+    def __init__(self, config: KinematicConfig = KinematicConfig()):
+        self.config = config
+        self.reset()
+
+    def reset(self):
+        self._history = deque(maxlen=self.config.norm_window_frames)
+
+    def process_frame(self, flux: float) -> float:
+        """Take one flux value; return the offset in [0, 1]."""
         self._history.append(flux)
         norm = max(float(np.percentile(self._history, self.config.norm_percentile)),
                    self.config.norm_floor)

@@ -51,3 +51,12 @@ def test_reset_and_independent_streams(aist_clip):
         interleaved += other.process_frame(a, b)
         tracker.process_frame(a + 1000.0, b)   # a second stream must not disturb the first
     assert [f.beat_prob for f in interleaved] == [f.beat_prob for f in first]
+
+
+def test_online_tracker_reports_the_measured_causal_offsets(aist_clip):
+    """Beside the network's offsets, each frame carries the core's causal offsets."""
+    t, kp = aist_clip.timestamps_s, aist_clip.keypoints
+    tracker = OnlineBeatTracker(OffsetNetwork())
+    frames = [f for a, b in zip(t, kp) for f in tracker.process_frame(a, b)]
+    causal = motion_rhythm(t, kp, causal=True)
+    np.testing.assert_allclose([f.kinematic_offset for f in frames], causal.offsets, atol=1e-12)
