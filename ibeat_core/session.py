@@ -1,0 +1,431 @@
+"""The real-time engine: keypoint frames in, beat cues and drum hits out (paper 3.4).
+
+A :class:`Session` is one dancer's stream. Per internal grid frame (30 Hz) it
+runs the beat stage (resampling, directogram, VisBeatNet step, B-HMM step;
+:class:`~ibeat_core.beat_tracking.OnlineBeatTracker`) and one MuStyleNet step
+on the measured causal kinematic offset, which turns the body's impacts into a
+drum onset envelope. Once per beat it generates the drums of the *next* beat
+interval:
+
+* **When.** The B-HMM forecasts the next beat ``b``. On the first confident
+  frame less than ``lead_s`` (plus one frame) before ``b``, the session commits
+  to ``b`` and the current tempo ``T``: it emits a :class:`BeatCue` for ``b`` and
+  the hits of ``[b, b + 60 / T)`` on a 16th grid, all ahead of time. The tempo is
+  thus re-estimated every beat interval, and a low B-HMM confidence (the dancer
+  stopped) schedules nothing: silence, not phantom drums.
+* **Poly** (ours): the style of the last three beat intervals before ``b``
+  (12 sixteenths of the envelope, :func:`~ibeat_core.style.beat_style`) goes to
+  DrumGenNet, which returns the next beat's hit matrix. The last sixteenth or
+  so before ``b`` has not happened yet when the hits must leave; it repeats the
+  same sixteenth of the beat before. A new rhythm in the body changes the style
+  and so the pattern within a beat or two.
+* **Mono** (the paper's baseline): one note per beat from the Mono generator,
+  its velocity the strongest envelope value of the last beat.
+* **Restart.** After ``idle_reset_beats`` beats with nothing scheduled, the
+  drum generators start from a clean context, as at the start of a session.
+
+Everything is deterministic for a given seed and input. Times are seconds in
+the client's clock (the timestamps it sent). The networks are injected
+(:class:`Networks`); ``ibeat_models.load_networks()`` gives the shipped ones.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from .beat_hmm import BeatHMMConfig
+from .beat_tracking import BeatFrame, BeatNetwork, OnlineBeatTracker
+from .drumgen import DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
+from .drums import (GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index,
+                    velocity_to_midi)
+from .errors import ParameterError
+from .mono import MonoNetwork, MonoNoteGenerator
+from .rhythm import RhythmConfig
+from .style import beat_style
+
+__all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame", "BeatCue",
+           "DrumHit", "Session", "SessionResult", "run_session", "hits_on_beat_grid"]
+
+#: Drum generation modes: DrumGenNet's polyphonic patterns, or one note per beat.
+MODES = ("poly", "mono")
+#: Beat intervals of style context DrumGenNet reads.
+CONTEXT_BEATS = 3
+#: The lowest velocity [0, 1] of a Mono note, so a soft beat still sounds.
+_MONO_MIN_VELOCITY = 0.3
+
+
+class StyleNetwork(Protocol):
+    """MuStyleNet: one causal kinematic offset in, one onset-envelope value out."""
+
+    def initial_state(self) -> Any:
+        """The recurrent state of a new stream."""
+
+    def step(self, offset: float, state: Any) -> tuple[float, Any]:
+        """``(envelope in [0, 1], new state)`` for one frame."""
+
+
+@dataclass(frozen=True)
+class Networks:
+    """The four networks a session runs; shared, stateless, safe to reuse across sessions."""
+
+    beat: BeatNetwork
+    style: StyleNetwork
+    drumgen: DrumGenNetwork
+    mono: MonoNetwork
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Per-session settings.
+
+    Attributes
+    ----------
+    mode : str
+        ``"poly"`` or ``"mono"`` (see :data:`MODES`).
+    genre : str
+        Feel asked of DrumGenNet, one of :data:`ibeat_core.drums.GENRES`.
+    seed : int
+        Seeds the drum sampling; the same seed and input give the same drums.
+    density : float
+        Logit bias of DrumGenNet's hits: > 0 more hits, < 0 fewer.
+    temperature : float
+        Sampling temperature, >= 0 (0: no randomness).
+    lead_s : float
+        How long [s] before a beat its cue and first hits are emitted, > 0.
+    idle_reset_beats : float
+        Beats without a scheduled beat after which the drum generators restart.
+    rhythm : RhythmConfig
+        Keypoint handling and the internal rate.
+    hmm : BeatHMMConfig or None
+        B-HMM settings; None uses the defaults at ``rhythm.fps``.
+    """
+
+    mode: str = "poly"
+    genre: str = "any"
+    seed: int = 0
+    density: float = 0.0
+    temperature: float = 1.0
+    lead_s: float = 0.1
+    idle_reset_beats: float = 4.0
+    rhythm: RhythmConfig = field(default_factory=RhythmConfig)
+    hmm: BeatHMMConfig | None = None
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ParameterError(f"mode must be one of {MODES}, got {self.mode!r}")
+        genre_index(self.genre)
+        if not (np.isfinite(self.lead_s) and self.lead_s > 0):
+            raise ParameterError(f"lead_s must be > 0 seconds, got {self.lead_s!r}")
+        if not self.idle_reset_beats > 0:
+            raise ParameterError(f"idle_reset_beats must be > 0, got {self.idle_reset_beats!r}")
+        # Sampling settings are checked where they are used, once.
+        self.drumgen_config()
+
+    def drumgen_config(self) -> DrumGenConfig:
+        return DrumGenConfig(genre=self.genre, temperature=self.temperature,
+                             density=self.density, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class SessionFrame:
+    """One internal grid frame of a session.
+
+    Attributes
+    ----------
+    beat : BeatFrame
+        The beat stage's output (time, offsets, beat probability, tempo, ...).
+    envelope : float
+        MuStyleNet's onset envelope in [0, 1].
+    events : list of BeatCue and DrumHit
+        What the frame scheduled.
+    """
+
+    beat: BeatFrame
+    envelope: float
+    events: list
+
+
+@dataclass(frozen=True)
+class BeatCue:
+    """A beat the engine has committed to, sent ahead of time.
+
+    Attributes
+    ----------
+    time_s : float
+        When the beat falls [s], client's clock.
+    tempo_bpm : float
+        Tempo [BPM] the beat's hits were placed with.
+    confidence : float
+        B-HMM confidence in [0, 1] when it was committed.
+    index : int
+        Beat number in the session, from 0.
+    emitted_s : float
+        Client time [s] of the frame that produced it (``time_s - emitted_s`` is its lead).
+    """
+
+    time_s: float
+    tempo_bpm: float
+    confidence: float
+    index: int
+    emitted_s: float
+
+
+@dataclass(frozen=True)
+class DrumHit:
+    """One drum hit to play.
+
+    Attributes
+    ----------
+    time_s : float
+        When it should sound [s], client's clock.
+    drum_class : int
+        0..8, see :data:`ibeat_core.drums.DRUM_CLASSES`.
+    pitch : int
+        General MIDI drum pitch of the class.
+    velocity : float
+        Strength in (0, 1].
+    midi_velocity : int
+        The same as a MIDI velocity, 1..127.
+    beat_index : int
+        The :class:`BeatCue` it belongs to.
+    step : int
+        16th within the beat, 0..3.
+    emitted_s : float
+        Client time [s] of the frame that produced it.
+    """
+
+    time_s: float
+    drum_class: int
+    pitch: int
+    velocity: float
+    midi_velocity: int
+    beat_index: int
+    step: int
+    emitted_s: float
+
+
+class Session:
+    """One dancer's real-time engine: :meth:`push` frames, get events.
+
+    Parameters
+    ----------
+    networks : Networks
+    config : SessionConfig
+    """
+
+    def __init__(self, networks: Networks, config: SessionConfig = SessionConfig()):
+        self.networks = networks
+        self.config = config
+        self._beats = OnlineBeatTracker(networks.beat, rhythm=config.rhythm, hmm=config.hmm)
+        self._frame_s = 1.0 / config.rhythm.fps
+        self._pattern = DrumPatternGenerator(networks.drumgen, config.drumgen_config())
+        self._mono = MonoNoteGenerator(networks.mono, temperature=config.temperature,
+                                       seed=config.seed)
+        self.reset()
+
+    def reset(self):
+        """Forget the stream; the next frame starts a new one."""
+        self._beats.reset()
+        self._pattern.reset()
+        self._mono.reset()
+        self._style_state = self.networks.style.initial_state()
+        # Envelope history: long enough for three beats at the slowest tempo.
+        n = int(np.ceil((CONTEXT_BEATS + 1) * 60.0 / self._beats.hmm.min_bpm
+                        * self.config.rhythm.fps)) + 2
+        self._envelope = deque(maxlen=n)
+        self._first_time_s = None
+        self._last_beat_s = -np.inf
+        self._last_period_s = None
+        self._n_beats = 0
+        self._idle = False
+
+    def push(self, timestamp_s: float, keypoints) -> list:
+        """Take one frame; return the events it produced, in order of emission.
+
+        Parameters
+        ----------
+        timestamp_s : float
+            Capture time [s] in the client's clock; strictly increasing.
+        keypoints : array_like, shape (17, 2|3)
+            COCO-17 ``[x, y(, confidence)]`` in any consistent units.
+
+        Returns
+        -------
+        list of BeatCue and DrumHit
+        """
+        return [e for frame in self.process_frame(timestamp_s, keypoints) for e in frame.events]
+
+    def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
+        """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
+        out = []
+        for f in self._beats.process_frame(timestamp_s, keypoints):
+            env, self._style_state = self.networks.style.step(f.kinematic_offset,
+                                                              self._style_state)
+            if self._first_time_s is None:
+                self._first_time_s = f.time_s
+            self._envelope.append(env)
+            out.append(SessionFrame(f, float(env), self._events_after(f)))
+        return out
+
+    def _events_after(self, f: BeatFrame) -> list:
+
+        period = 60.0 / f.tempo_bpm
+        if (self._last_period_s is not None and not self._idle
+                and f.time_s - self._last_beat_s > self.config.idle_reset_beats * self._last_period_s):
+            self._pattern.reset()
+            self._mono.reset()
+            self._idle = True
+        confident = f.confidence >= self._beats.hmm.min_confidence
+        due = f.next_beat_s - f.time_s <= self.config.lead_s + self._frame_s
+        new = f.next_beat_s > self._last_beat_s + 0.5 * period
+        if not (confident and due and new):
+            return []
+        return self._schedule_beat(f, f.next_beat_s, period)
+
+    def _schedule_beat(self, f: BeatFrame, beat_s: float, period: float) -> list:
+        index = self._n_beats
+        self._n_beats += 1
+        self._last_beat_s, self._last_period_s, self._idle = beat_s, period, False
+        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, f.time_s)]
+        if self.config.mode == "mono":
+            drum = self._mono.next_note()
+            if drum >= 0:
+                last_beat = self._style_context(f, beat_s, period)[-STEPS_PER_BEAT:]
+                velocity = float(np.clip(last_beat.max(), _MONO_MIN_VELOCITY, 1.0))
+                events.append(self._hit(beat_s, drum, velocity, index, 0, f.time_s))
+            return events
+        hits = self._pattern.next_beat(self._style_context(f, beat_s, period))
+        step_s = period / STEPS_PER_BEAT
+        for step, drum in zip(*np.nonzero(hits)):
+            events.append(self._hit(beat_s + step * step_s, int(drum), float(hits[step, drum]),
+                                    index, int(step), f.time_s))
+        return events
+
+    def _hit(self, time_s, drum, velocity, index, step, emitted_s) -> DrumHit:
+        return DrumHit(float(time_s), int(drum), int(GM_EXPORT_PITCHES[drum]), float(velocity),
+                       int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s))
+
+    def _style_context(self, f: BeatFrame, beat_s: float, period: float) -> np.ndarray:
+        """Style ``(12,)`` of the three beat intervals before ``beat_s``.
+
+        Sixteenths not fully seen yet repeat the one a beat earlier; those
+        before the stream began are 0.
+        """
+        env = np.asarray(self._envelope, dtype=np.float64)
+        last_frame_s, last_index = f.time_s, len(env) - 1
+
+        def frame_of(t):
+            """Index in ``env`` of client time ``t``, fractional."""
+            return (t - last_frame_s) / self._frame_s + last_index
+
+        style = np.zeros(CONTEXT_BEATS * STEPS_PER_BEAT, dtype=np.float32)
+        step_s = period / STEPS_PER_BEAT
+        # Frames still to come read as 0 here and are replaced below.
+        future = int(np.ceil(frame_of(beat_s))) - last_index
+        if future > 0:
+            env = np.concatenate([env, np.zeros(future)])
+        for b in range(CONTEXT_BEATS):
+            start = beat_s - (CONTEXT_BEATS - b) * period
+            s0, s1 = frame_of(start), frame_of(start + period)
+            if s1 <= 0:
+                continue
+            values = beat_style(env, start_frame=max(s0, 0.0), end_frame=s1)
+            if s0 < 0:
+                # Steps before the first frame are unknown, not silent: leave them 0.
+                values = np.where(start + np.arange(STEPS_PER_BEAT) * step_s < self._first_time_s,
+                                  0.0, values)
+            style[b * STEPS_PER_BEAT:(b + 1) * STEPS_PER_BEAT] = values
+        for j in range(len(style)):
+            step_end_s = beat_s - (len(style) - j - 1) * step_s
+            if step_end_s > last_frame_s + 0.5 * self._frame_s:
+                style[j] = style[j - STEPS_PER_BEAT] if j >= STEPS_PER_BEAT else 0.0
+        return style
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """:func:`run_session` over a whole clip.
+
+    Attributes
+    ----------
+    times_s : np.ndarray, shape (N,)
+        Grid times [s], client's clock.
+    kinematic_offsets, envelope, beat_probs, tempo_bpm, confidence : np.ndarray, shape (N,)
+        Per grid frame: measured causal offsets, MuStyleNet's envelope, VisBeatNet's
+        beat probability, B-HMM tempo [BPM] and confidence.
+    beats : list of BeatCue
+    hits : list of DrumHit
+    """
+
+    times_s: np.ndarray
+    kinematic_offsets: np.ndarray
+    envelope: np.ndarray
+    beat_probs: np.ndarray
+    tempo_bpm: np.ndarray
+    confidence: np.ndarray
+    beats: list
+    hits: list
+
+
+def run_session(networks: Networks, timestamps_s, keypoints, *,
+                config: SessionConfig = SessionConfig()) -> SessionResult:
+    """A whole clip through a fresh :class:`Session`, frame by frame, as a live client would.
+
+    Offline rendering and evaluation use this, so a file and a live stream give
+    the same drums.
+
+    Parameters
+    ----------
+    networks : Networks
+    timestamps_s : array_like, shape (T,)
+        Strictly increasing capture times [s].
+    keypoints : array_like, shape (T, 17, 2|3)
+    config : SessionConfig
+    """
+    session = Session(networks, config)
+    rows, beats, hits = [], [], []
+    for t, kp in zip(timestamps_s, keypoints):
+        for frame in session.process_frame(t, kp):
+            f = frame.beat
+            rows.append((f.time_s, f.kinematic_offset, frame.envelope, f.beat_prob, f.tempo_bpm,
+                         f.confidence))
+            beats += [e for e in frame.events if isinstance(e, BeatCue)]
+            hits += [e for e in frame.events if isinstance(e, DrumHit)]
+    cols = np.array(rows, dtype=np.float64).reshape(-1, 6).T
+    return SessionResult(*cols, beats=beats, hits=hits)
+
+
+def hits_on_beat_grid(beats, hits) -> np.ndarray:
+    """Drum hits as a hit matrix on the beat grid (4 sixteenths per scheduled beat).
+
+    Row ``4 * k + step`` holds beat ``k``'s sixteenth ``step``; the tempo and the
+    exact times drop out, which is what pattern metrics compare.
+
+    Parameters
+    ----------
+    beats : list of BeatCue
+    hits : list of DrumHit
+
+    Returns
+    -------
+    np.ndarray, shape (4 * len(beats), 9), float32
+        Velocities in [0, 1].
+
+    Examples
+    --------
+    >>> cue = BeatCue(1.0, 120.0, 0.9, 0, 0.9)
+    >>> hit = DrumHit(1.25, 1, 38, 0.5, 64, 0, 2, 0.9)
+    >>> hits_on_beat_grid([cue], [hit])[:, 1].tolist()
+    [0.0, 0.0, 0.5, 0.0]
+    """
+    grid = np.zeros((STEPS_PER_BEAT * len(beats), N_DRUM_CLASSES), dtype=np.float32)
+    for h in hits:
+        if not 0 <= h.beat_index < len(beats):
+            raise ParameterError(f"hit of beat {h.beat_index} outside the {len(beats)} beats")
+        row = STEPS_PER_BEAT * h.beat_index + h.step
+        grid[row, h.drum_class] = max(grid[row, h.drum_class], h.velocity)
+    return grid
