@@ -31,7 +31,7 @@ from scipy.stats import norm
 from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT
 from .errors import ParameterError
 
-__all__ = ["WINDOW_BEATS", "pattern_windows", "frechet_distance", "NDBResult",
+__all__ = ["WINDOW_BEATS", "pattern_windows", "frechet_distance", "NDBResult", "VoronoiBins",
            "number_of_different_bins"]
 
 #: Length of a compared pattern [beats]: two bars of 4/4.
@@ -147,9 +147,57 @@ class NDBResult:
     different: np.ndarray
 
 
+class VoronoiBins:
+    """The k-means cells of NDB, fitted once on real training samples.
+
+    Parameters
+    ----------
+    train : array_like, shape (n, d)
+        Real training samples (flattened pattern windows), n >= k.
+    k : int
+        Number of k-means bins (the paper uses 50).
+    seed : int
+        Seeds the k-means initialisation (k-means++).
+    """
+
+    def __init__(self, train, *, k: int = 50, seed: int = 0):
+        a = _features(train, "train")
+        if not (isinstance(k, (int, np.integer)) and 2 <= k <= a.shape[0]):
+            raise ParameterError(f"k must be an integer in [2, n_train = {a.shape[0]}], got {k!r}")
+        self.k = int(k)
+        self.centroids, labels = kmeans2(a, k, minit="++", seed=np.random.default_rng(seed))
+        self.train_share = np.bincount(labels, minlength=k) / len(a)
+        self.n_train = len(a)
+
+    def assign(self, samples) -> np.ndarray:
+        """Bin index ``(m,)`` of each sample ``(m, d)``."""
+        b = _features(samples, "generated")
+        if b.shape[1] != self.centroids.shape[1]:
+            raise ParameterError(f"sample sizes differ: {self.centroids.shape[1]} and {b.shape[1]}")
+        return np.argmin(((b[:, None, :] - self.centroids[None]) ** 2).sum(axis=2), axis=1)
+
+    def score(self, generated, *, alpha: float = 0.05) -> NDBResult:
+        """NDB of a generated set (see :func:`number_of_different_bins`)."""
+        if not 0 < alpha < 1:
+            raise ParameterError(f"alpha must be in (0, 1), got {alpha!r}")
+        labels = self.assign(generated)
+        n_a, n_b = self.n_train, len(labels)
+        p_a = self.train_share
+        p_b = np.bincount(labels, minlength=self.k) / n_b
+        pooled = (p_a * n_a + p_b * n_b) / (n_a + n_b)
+        se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se > 0, (p_a - p_b) / se, 0.0)
+        different = 2.0 * norm.sf(np.abs(z)) < alpha
+        return NDBResult(int(different.sum()), self.k, p_a, p_b, different)
+
+
 def number_of_different_bins(train, generated, *, k: int = 50, alpha: float = 0.05,
                              seed: int = 0) -> NDBResult:
     """NDB: bins of k-means on real training samples whose generated share differs.
+
+    Fits :class:`VoronoiBins` and scores one set; fit the bins once yourself to
+    score several sets against the same cells.
 
     Parameters
     ----------
@@ -177,21 +225,4 @@ def number_of_different_bins(train, generated, *, k: int = 50, alpha: float = 0.
     >>> number_of_different_bins(real, np.zeros((1000, 2)), k=10).ndb >= 8
     True
     """
-    a, b = _features(train, "train"), _features(generated, "generated")
-    if a.shape[1] != b.shape[1]:
-        raise ParameterError(f"sample sizes differ: {a.shape[1]} and {b.shape[1]}")
-    if not (isinstance(k, (int, np.integer)) and 2 <= k <= a.shape[0]):
-        raise ParameterError(f"k must be an integer in [2, n_train = {a.shape[0]}], got {k!r}")
-    if not 0 < alpha < 1:
-        raise ParameterError(f"alpha must be in (0, 1), got {alpha!r}")
-    centroids, labels = kmeans2(a, k, minit="++", seed=np.random.default_rng(seed))
-    gen_labels = np.argmin(((b[:, None, :] - centroids[None]) ** 2).sum(axis=2), axis=1)
-    n_a, n_b = len(a), len(b)
-    p_a = np.bincount(labels, minlength=k) / n_a
-    p_b = np.bincount(gen_labels, minlength=k) / n_b
-    pooled = (p_a * n_a + p_b * n_b) / (n_a + n_b)
-    se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (p_a - p_b) / se, 0.0)
-    different = 2.0 * norm.sf(np.abs(z)) < alpha
-    return NDBResult(int(different.sum()), int(k), p_a, p_b, different)
+    return VoronoiBins(train, k=k, seed=seed).score(generated, alpha=alpha)

@@ -50,6 +50,7 @@ __all__ = [
     "PITCH_TO_CLASS",
     "MAX_MIDI_VELOCITY",
     "GENRES",
+    "GENRE_COUNTS",
     "genre_index",
     "DrumGrid",
     "pitch_to_class",
@@ -83,6 +84,9 @@ MAX_MIDI_VELOCITY = 127
 #: the "any" feel only.
 GENRES: tuple[str, ...] = ("any", "rock", "funk", "hiphop", "jazz", "latin", "afrocuban",
                            "punk", "neworleans", "soul")
+#: How common each named feel (``GENRES[1:]``) is: GMD train performances in 4/4
+#: per genre (info.csv). A session asked for "any" draws its feel from these.
+GENRE_COUNTS: tuple[int, ...] = (269, 122, 80, 77, 71, 53, 45, 44, 36)
 
 #: GMD's own layout (Roland TD-11, as in GrooVAE's ROLAND_DRUM_PITCH_CLASSES).
 ROLAND_PITCH_CLASSES: tuple[tuple[int, ...], ...] = (

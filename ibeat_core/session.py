@@ -14,13 +14,20 @@ interval:
   thus re-estimated every beat interval, and a low B-HMM confidence (the dancer
   stopped) schedules nothing: silence, not phantom drums.
 * **Poly** (ours): the style of the last three beat intervals before ``b``
-  (12 sixteenths of the envelope, :func:`~ibeat_core.style.beat_style`) goes to
+  (12 sixteenths of the envelope, :func:`~ibeat_core.style.beat_style`, mapped
+  onto the scale of real drums by the style network's calibration) goes to
   DrumGenNet, which returns the next beat's hit matrix. The last sixteenth or
   so before ``b`` has not happened yet when the hits must leave; it repeats the
   same sixteenth of the beat before. A new rhythm in the body changes the style
   and so the pattern within a beat or two.
 * **Mono** (the paper's baseline): one note per beat from the Mono generator,
   its velocity the strongest envelope value of the last beat.
+* **Feel.** A session asked for a genre plays that feel; asked for "any", it
+  draws a feel with its seed in the proportions of the Groove MIDI Dataset
+  (:data:`~ibeat_core.drums.GENRE_COUNTS`) at its start and at every restart.
+  Drawing the feel, then the drums given the feel, samples the mixture of
+  genres DrumGenNet learned; always asking for the unconditional feel instead
+  plays the same few grooves (measured in docs/results.md).
 * **Restart.** After ``idle_reset_beats`` beats with nothing scheduled, the
   drum generators start from a clean context, as at the start of a session.
 
@@ -32,7 +39,7 @@ the client's clock (the timestamps it sent). The networks are injected
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,12 +47,12 @@ import numpy as np
 from .beat_hmm import BeatHMMConfig
 from .beat_tracking import BeatFrame, BeatNetwork, OnlineBeatTracker
 from .drumgen import DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
-from .drums import (GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index,
-                    velocity_to_midi)
+from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT,
+                    genre_index, velocity_to_midi)
 from .errors import ParameterError
 from .mono import MonoNetwork, MonoNoteGenerator
 from .rhythm import RhythmConfig
-from .style import beat_style
+from .style import StyleCalibration, beat_style
 
 __all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame", "BeatCue",
            "DrumHit", "Session", "SessionResult", "run_session", "hits_on_beat_grid"]
@@ -54,12 +61,19 @@ __all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame",
 MODES = ("poly", "mono")
 #: Beat intervals of style context DrumGenNet reads.
 CONTEXT_BEATS = 3
+# Seeds the feel drawn for "any" apart from the drum sampling of the same seed.
+_FEEL_STREAM = 1
 #: The lowest velocity [0, 1] of a Mono note, so a soft beat still sounds.
 _MONO_MIN_VELOCITY = 0.3
 
 
 class StyleNetwork(Protocol):
-    """MuStyleNet: one causal kinematic offset in, one onset-envelope value out."""
+    """MuStyleNet: one causal kinematic offset in, one onset-envelope value out.
+
+    ``calibration`` maps its beat style onto the scale of real drums (or is None).
+    """
+
+    calibration: StyleCalibration | None
 
     def initial_state(self) -> Any:
         """The recurrent state of a new stream."""
@@ -87,13 +101,17 @@ class SessionConfig:
     mode : str
         ``"poly"`` or ``"mono"`` (see :data:`MODES`).
     genre : str
-        Feel asked of DrumGenNet, one of :data:`ibeat_core.drums.GENRES`.
+        Feel asked of DrumGenNet, one of :data:`ibeat_core.drums.GENRES`;
+        "any" lets the session draw one with its seed.
     seed : int
         Seeds the drum sampling; the same seed and input give the same drums.
     density : float
         Logit bias of DrumGenNet's hits: > 0 more hits, < 0 fewer.
     temperature : float
         Sampling temperature, >= 0 (0: no randomness).
+    genre_strength : float
+        How strongly the genre is asked for, >= 0 (1: the plain conditional
+        model; see :class:`~ibeat_core.drumgen.DrumGenConfig`).
     lead_s : float
         How long [s] before a beat its cue and first hits are emitted, > 0.
     idle_reset_beats : float
@@ -109,6 +127,7 @@ class SessionConfig:
     seed: int = 0
     density: float = 0.0
     temperature: float = 1.0
+    genre_strength: float = 4.0
     lead_s: float = 0.1
     idle_reset_beats: float = 4.0
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
@@ -127,7 +146,8 @@ class SessionConfig:
 
     def drumgen_config(self) -> DrumGenConfig:
         return DrumGenConfig(genre=self.genre, temperature=self.temperature,
-                             density=self.density, seed=self.seed)
+                             density=self.density, seed=self.seed,
+                             genre_strength=self.genre_strength)
 
 
 @dataclass(frozen=True)
@@ -165,6 +185,8 @@ class BeatCue:
         Beat number in the session, from 0.
     emitted_s : float
         Client time [s] of the frame that produced it (``time_s - emitted_s`` is its lead).
+    feel : str
+        The genre the beat's drums were asked for (drawn by the session for "any").
     """
 
     time_s: float
@@ -172,6 +194,7 @@ class BeatCue:
     confidence: float
     index: int
     emitted_s: float
+    feel: str = "any"
 
 
 @dataclass(frozen=True)
@@ -222,7 +245,6 @@ class Session:
         self.config = config
         self._beats = OnlineBeatTracker(networks.beat, rhythm=config.rhythm, hmm=config.hmm)
         self._frame_s = 1.0 / config.rhythm.fps
-        self._pattern = DrumPatternGenerator(networks.drumgen, config.drumgen_config())
         self._mono = MonoNoteGenerator(networks.mono, temperature=config.temperature,
                                        seed=config.seed)
         self.reset()
@@ -230,8 +252,8 @@ class Session:
     def reset(self):
         """Forget the stream; the next frame starts a new one."""
         self._beats.reset()
-        self._pattern.reset()
-        self._mono.reset()
+        self._feel_rng = np.random.default_rng([self.config.seed, _FEEL_STREAM])
+        self._start_groove()
         self._style_state = self.networks.style.initial_state()
         # Envelope history: long enough for three beats at the slowest tempo.
         n = int(np.ceil((CONTEXT_BEATS + 1) * 60.0 / self._beats.hmm.min_bpm
@@ -242,6 +264,18 @@ class Session:
         self._last_period_s = None
         self._n_beats = 0
         self._idle = False
+
+    def _start_groove(self):
+        """Fresh drum generators, and a feel drawn for "any"."""
+        feel = self.config.genre
+        if feel == "any":
+            counts = np.asarray(GENRE_COUNTS, dtype=np.float64)
+            feel = GENRES[1 + int(self._feel_rng.choice(len(counts), p=counts / counts.sum()))]
+        #: The feel DrumGenNet is asked for now.
+        self.feel = feel
+        self._pattern = DrumPatternGenerator(self.networks.drumgen,
+                                             replace(self.config.drumgen_config(), genre=feel))
+        self._mono.reset()
 
     def push(self, timestamp_s: float, keypoints) -> list:
         """Take one frame; return the events it produced, in order of emission.
@@ -276,8 +310,7 @@ class Session:
         period = 60.0 / f.tempo_bpm
         if (self._last_period_s is not None and not self._idle
                 and f.time_s - self._last_beat_s > self.config.idle_reset_beats * self._last_period_s):
-            self._pattern.reset()
-            self._mono.reset()
+            self._start_groove()
             self._idle = True
         confident = f.confidence >= self._beats.hmm.min_confidence
         due = f.next_beat_s - f.time_s <= self.config.lead_s + self._frame_s
@@ -290,7 +323,8 @@ class Session:
         index = self._n_beats
         self._n_beats += 1
         self._last_beat_s, self._last_period_s, self._idle = beat_s, period, False
-        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, f.time_s)]
+        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, f.time_s,
+                          self.feel)]
         if self.config.mode == "mono":
             drum = self._mono.next_note()
             if drum >= 0:
@@ -312,6 +346,8 @@ class Session:
     def _style_context(self, f: BeatFrame, beat_s: float, period: float) -> np.ndarray:
         """Style ``(12,)`` of the three beat intervals before ``beat_s``.
 
+        Each sixteenth's window is centred on its grid time (it starts half a
+        sixteenth early), as a drum grid files each hit under its nearest 16th.
         Sixteenths not fully seen yet repeat the one a beat earlier; those
         before the stream began are 0.
         """
@@ -329,7 +365,7 @@ class Session:
         if future > 0:
             env = np.concatenate([env, np.zeros(future)])
         for b in range(CONTEXT_BEATS):
-            start = beat_s - (CONTEXT_BEATS - b) * period
+            start = beat_s - (CONTEXT_BEATS - b) * period - 0.5 * step_s
             s0, s1 = frame_of(start), frame_of(start + period)
             if s1 <= 0:
                 continue
@@ -340,10 +376,11 @@ class Session:
                                   0.0, values)
             style[b * STEPS_PER_BEAT:(b + 1) * STEPS_PER_BEAT] = values
         for j in range(len(style)):
-            step_end_s = beat_s - (len(style) - j - 1) * step_s
+            step_end_s = beat_s - (len(style) - j - 1.5) * step_s
             if step_end_s > last_frame_s + 0.5 * self._frame_s:
                 style[j] = style[j - STEPS_PER_BEAT] if j >= STEPS_PER_BEAT else 0.0
-        return style
+        calibration = self.networks.style.calibration
+        return style if calibration is None else calibration(style)
 
 
 @dataclass(frozen=True)

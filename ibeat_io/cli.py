@@ -2,8 +2,9 @@
 
     ibeat analyze [CLIP] [--view N] [--plot out.png] [--wav out.wav] [--midi out.mid] [--json]
     ibeat analyze [CLIP] --model visbeat ...
-    ibeat train visbeat|reference --data DIR --out DIR [--steps N] [--seed S]
-    ibeat evaluate tempo|beats --data DIR [--out DIR] [--json]
+    ibeat render [CLIP] -o out.mid [--wav out.wav] [--plot out.png] [--mode poly|mono] [--genre G]
+    ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
+    ibeat evaluate tempo|beats|drums --data DIR [--out DIR] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -20,7 +21,9 @@ import numpy as np
 from ibeat_core.errors import IbeatError
 from ibeat_core.keypoints import FPS
 from ibeat_core.metrics import tempo_agrees
+from ibeat_core.drums import GENRES
 from ibeat_core.rhythm import RhythmConfig, analyze
+from ibeat_core.session import MODES, SessionConfig
 
 from .clips import bundled_clip_path, load_clip
 from .datasets import DATA_ENV, default_data_dir
@@ -73,11 +76,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser(
+        "render", help="drums for a keypoint clip through the real-time engine",
+        description="Stream a keypoint clip frame by frame through the real-time engine "
+                    "(VisBeatNet + B-HMM beats, MuStyleNet style, DrumGenNet or Mono drums) "
+                    "and write the drums it played as MIDI, WAV and a figure.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("clip", nargs="?", default=None,
+                   help="AIST++ keypoints2d .pkl or ibeat .npz clip (default: the bundled clip)")
+    p.add_argument("-o", "--out", "--midi", dest="midi", type=Path, default=None,
+                   help="write the drums as a General MIDI file")
+    p.add_argument("--wav", type=Path, help="write the drums played on the synthesised kit (WAV)")
+    p.add_argument("--plot", type=Path, help="write a figure: motion, beats, drum roll (PNG/PDF/SVG)")
+    p.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
+    p.add_argument("--mode", choices=list(MODES), default="poly",
+                   help="poly: DrumGenNet patterns; mono: one note per beat (the paper's baseline)")
+    p.add_argument("--genre", choices=list(GENRES), default="any", help="feel asked of DrumGenNet")
+    p.add_argument("--genre-strength", type=float, default=4.0,
+                   help="how strongly the genre is asked for (1 = plain conditional model)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the drum sampling")
+    p.add_argument("--density", type=float, default=0.0,
+                   help="hit density bias (logits): > 0 more hits, < 0 fewer")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="sampling temperature, 0 = no randomness")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser(
         "train", help="train a network on a data directory (needs torch)",
         description="Train a network on every training sequence in DIR (laid out like "
                     "shared/data) and write its weights, ONNX graph and model card to OUT.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["visbeat", "reference"], help="which network")
+    p.add_argument("what", choices=["visbeat", "reference", "mustyle", "drumgen", "mono",
+                                    "drumclassifier"], help="which network")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")
@@ -89,14 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["tempo", "beats"], help="what to evaluate")
+    p.add_argument("what", choices=["tempo", "beats", "drums"], help="what to evaluate")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
                    help="virtual camera views per 3D mocap sequence")
     p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and noise")
     p.add_argument("--include-train", action="store_true",
-                   help="beats: also score sequences the shipped model trained on")
+                   help="beats, drums: also score sequences the shipped models trained on")
     p.add_argument("--reference", type=Path, default=None,
                    help="beats: checkpoint of the non-causal reference (default: the "
                         "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
@@ -157,6 +187,33 @@ def _online_analysis(clip, offline, fps):
                    tempo_curve_bpm=np.where(confident, online.tempo_bpm, 0.0))
 
 
+def _cmd_render(args) -> int:
+    from .render import render_clip
+
+    path = Path(args.clip) if args.clip else bundled_clip_path()
+    if path.suffix.lower() in _VIDEO_SUFFIXES:
+        raise IbeatError(f"{path}: video input comes with the camera front-end; for now "
+                         "give a keypoint clip (.pkl or .npz)")
+    if not (args.midi or args.wav or args.plot or args.json):
+        raise IbeatError("nothing to write: give -o out.mid, --wav, --plot or --json")
+    config = SessionConfig(mode=args.mode, genre=args.genre, seed=args.seed,
+                           density=args.density, temperature=args.temperature,
+                           genre_strength=args.genre_strength)
+    summary = render_clip(path, view=args.view, config=config, midi=args.midi, wav=args.wav,
+                          plot=args.plot)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"clip      {summary['clip']} (view {summary['view']}, {summary['duration_s']:.1f} s)")
+    feels = ", ".join(summary["feels"])
+    print(f"drums     {summary['mode']}, genre {summary['genre']} ({feels}), seed {summary['seed']}: "
+          f"{summary['hits']} hits on {summary['beats']} beats at {summary['tempo_bpm']:.1f} BPM")
+    for key in ("midi", "wav", "plot"):
+        if key in summary:
+            print(f"{key:<9} {summary[key]}")
+    return 0
+
+
 def _data_dir(args) -> Path:
     if args.data is None:
         raise IbeatError(f"no data directory: pass --data DIR or set ${DATA_ENV}")
@@ -176,6 +233,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.what == "drums":
+        from .evaluate_drums import run_drums_evaluation
+        text, report = run_drums_evaluation(_data_dir(args), seed=args.seed,
+                                            include_train=args.include_train)
+        _write_report(args.out, "drums", text, report)
+        print(json.dumps(report, indent=1) if args.json else text)
+        return 0
     if args.what == "beats":
         from .evaluate_beats import run_beats_evaluation
         text, report = run_beats_evaluation(_data_dir(args), include_train=args.include_train,

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from ibeat_core.rhythm import ClipAnalysis  # noqa: E402
 
-__all__ = ["plot_analysis"]
+__all__ = ["plot_analysis", "plot_session"]
 
 
 def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
@@ -66,6 +66,64 @@ def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
     ax.set_ylabel("tempo [BPM]")
     ax.set_xlabel("time [s]")
     ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_session(result, path, *, title: str = "") -> Path:
+    """Write a 3-panel figure of a rendered session: motion, beats and tempo, drum roll.
+
+    Parameters
+    ----------
+    result : ibeat_core.session.SessionResult
+    path : path-like
+        Output image (``.png``, ``.pdf`` or ``.svg``).
+    title : str
+    """
+    from ibeat_core.drums import DRUM_CLASSES
+
+    t = result.times_s
+    t0 = t[0] if len(t) else 0.0
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True,
+                             gridspec_kw={"height_ratios": [1.2, 1, 1.6]})
+    ax = axes[0]
+    ax.plot(t - t0, result.kinematic_offsets, color="0.45", lw=1, label="kinematic offsets (causal)")
+    ax.plot(t - t0, result.envelope, color="tab:purple", lw=1.3, label="MuStyleNet onset envelope")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("motion")
+    ax.set_title(title or "ibeat render")
+    ax.legend(loc="upper right", fontsize=8, ncol=2)
+
+    ax = axes[1]
+    ax.plot(t - t0, result.beat_probs, color="tab:blue", lw=1, label="VisBeatNet beat probability")
+    ax.plot(t - t0, result.confidence, color="tab:cyan", lw=1, ls=":", label="B-HMM confidence")
+    for i, b in enumerate(result.beats):
+        ax.axvline(b.time_s - t0, color="tab:red", lw=1, alpha=0.6,
+                   label="scheduled beats" if i == 0 else None)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("beats")
+    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    tempo_ax = ax.twinx()
+    tempo_ax.plot(t - t0, np.where(result.confidence >= 0.5, result.tempo_bpm, np.nan),
+                  color="tab:green", lw=1.5)
+    tempo_ax.set_ylabel("tempo [BPM]", color="tab:green")
+
+    ax = axes[2]
+    if result.hits:
+        times = np.array([h.time_s for h in result.hits]) - t0
+        classes = np.array([h.drum_class for h in result.hits])
+        vel = np.array([h.velocity for h in result.hits])
+        ax.scatter(times, classes, s=12 + 60 * vel, c=classes, cmap="tab10", vmin=0, vmax=9,
+                   alpha=0.4 + 0.6 * vel, edgecolors="none")
+    ax.set_yticks(range(len(DRUM_CLASSES)))
+    ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
+    ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
+    ax.set_ylabel("generated drums")
+    ax.set_xlabel("time [s]")
+    ax.grid(axis="y", color="0.9")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

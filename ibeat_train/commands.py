@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
 import shlex
@@ -12,11 +13,22 @@ import torch
 
 from .beat_data import VALIDATION, build_beat_examples
 
-__all__ = ["train"]
+__all__ = ["TRAINERS", "train"]
+
+
+#: What ``ibeat train`` can train, and the module whose ``train_command`` does it.
+TRAINERS = {"visbeat": None, "reference": None, "mustyle": "mustyle", "drumgen": "drumgen",
+            "mono": "mono", "drumclassifier": "drum_classifier"}
 
 
 def train(what: str, data_dir, out_dir, *, steps: int | None = None, seed: int = 0) -> Path:
-    """Train ``"visbeat"`` or ``"reference"`` on ``data_dir``; write everything to ``out_dir``."""
+    """Train one network on ``data_dir`` (laid out like shared/data); write everything to ``out_dir``."""
+    if what not in TRAINERS:
+        raise ValueError(f"unknown network {what!r}; choose one of {', '.join(TRAINERS)}")
+    command = "ibeat " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    if TRAINERS[what]:
+        module = importlib.import_module(f"ibeat_train.{TRAINERS[what]}")
+        return module.train_command(data_dir, out_dir, steps=steps, seed=seed, command=command)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -34,7 +46,6 @@ def train(what: str, data_dir, out_dir, *, steps: int | None = None, seed: int =
         "train_minutes": round(sum(len(e.offsets) for e in train_set) / 30.0 / 60.0, 1),
         "held_out": VALIDATION,
     }
-    command = "ibeat " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
     if what == "visbeat":
         return _train_visbeat(train_set, validation, out, data, steps, seed, command)
     return _train_reference(train_set, validation, out, data, steps, seed, command)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ibeat_core.drums import GM_EXPORT_PITCHES
+from ibeat_core.drums import GENRES, GM_EXPORT_PITCHES
 from ibeat_core.errors import ParameterError
 from ibeat_core.mono import MONO_TOKENS
 from ibeat_core.session import (BeatCue, DrumHit, Networks, Session, SessionConfig,
@@ -24,6 +24,8 @@ class OffsetBeats:
 
 class EchoStyle:
     """Style network: the envelope is the offset itself."""
+
+    calibration = None
 
     def initial_state(self):
         return None
@@ -118,6 +120,19 @@ def test_a_dancer_who_stops_gets_silence_then_drums_again(aist_clip):
     silent = [b for b in r.beats if stop_s + 3.0 < b.time_s < restart_s]
     assert not silent
     assert any(b.time_s > restart_s for b in r.beats)
+
+
+def test_any_draws_a_feel_with_the_seed_and_a_genre_is_kept(aist_clip):
+    t, kp = aist_clip.timestamps_s[:240], aist_clip.keypoints[:240]
+
+    def feels(**kwargs):
+        return {b.feel for b in run_session(NETWORKS, t, kp, config=SessionConfig(**kwargs)).beats}
+
+    assert feels(genre="jazz") == {"jazz"}
+    drawn = [feels(seed=s) for s in range(8)]
+    assert all(len(f) == 1 and f <= set(GENRES[1:]) for f in drawn)
+    assert drawn == [feels(seed=s) for s in range(8)]            # the seed decides
+    assert len(set().union(*drawn)) > 1                           # and seeds differ
 
 
 def test_bad_configuration_is_refused():

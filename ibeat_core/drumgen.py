@@ -1,0 +1,369 @@
+"""Polyphonic drums for the next beat from the style of the last three (DrumGenNet, paper 3.3).
+
+DrumGenNet reads a context of ``CONTEXT_BEATS = 3`` beat intervals (12 16th
+steps): the drum 'style' of those steps (the strongest onset per 16th, from
+MuStyleNet in the live engine or :func:`ibeat_core.drums.drum_style` of real
+drums), the hits it generated for them itself, and a genre (a feel from
+:data:`ibeat_core.drums.GENRES`). It returns hit logits for the 4 steps x 9
+drum classes of the next beat interval.
+
+This module holds everything around the network and no model file:
+
+* :class:`DrumGenNetwork`, the protocol of the network (the shipped
+  ``ibeat_models.drumgen.DrumGenRuntime`` runs DrumGenNet on onnxruntime; a test
+  can pass any object with a ``logits`` method);
+* :func:`sample_hits`, which turns logits into hits with a temperature and a
+  density bias;
+* :func:`hit_velocities`, the velocity rule: the paper drops RhythmicNet's
+  velocity network and uses "the continuous [style] values as velocity for all
+  drum hits at each time step". The style of the beat being generated is not
+  known yet, so a hit at 16th position ``p`` (0..3 in the beat) takes the
+  *mean style at position p over the three context beats*, raised to
+  ``min_velocity`` so a generated hit is never silent;
+* :class:`DrumPatternGenerator`, the streaming generator (one call per beat,
+  its own generated hits fed back as context), and :func:`generate_pattern`,
+  the same over a whole style sequence.
+
+The hits context is binary (1.0 = hit): real drums in training and generated
+hits live alike are reduced to 0/1, so their velocities cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index, split_beats
+from .errors import ParameterError
+
+__all__ = [
+    "CONTEXT_BEATS",
+    "CONTEXT_STEPS",
+    "DrumGenNetwork",
+    "DrumGenConfig",
+    "sample_hits",
+    "hit_velocities",
+    "DrumPatternGenerator",
+    "generate_pattern",
+]
+
+#: Beat intervals of context (paper 4.2).
+CONTEXT_BEATS = 3
+#: 16th steps of context.
+CONTEXT_STEPS = CONTEXT_BEATS * STEPS_PER_BEAT
+
+
+def _valid_style(style, *, n_steps: int | None = CONTEXT_STEPS) -> np.ndarray:
+    try:
+        arr = np.asarray(style, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"style must be numeric, got {type(style).__name__}") from exc
+    if arr.ndim != 1 or (n_steps is not None and arr.shape[0] != n_steps):
+        want = f"({n_steps},)" if n_steps is not None else "(n_steps,)"
+        raise ParameterError(f"style must have shape {want}, got {arr.shape}")
+    if arr.size and not (np.all(np.isfinite(arr)) and arr.min() >= 0 and arr.max() <= 1):
+        raise ParameterError(f"style must be finite and in [0, 1], got range "
+                             f"[{np.nanmin(arr)}, {np.nanmax(arr)}]")
+    return arr
+
+
+def _valid_logits(logits) -> np.ndarray:
+    arr = np.asarray(logits, dtype=np.float32)
+    if arr.shape != (STEPS_PER_BEAT, N_DRUM_CLASSES):
+        raise ParameterError(
+            f"logits must have shape ({STEPS_PER_BEAT}, {N_DRUM_CLASSES}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ParameterError("logits must be finite")
+    return arr
+
+
+def _valid_temperature(temperature) -> float:
+    if not (isinstance(temperature, (int, float, np.integer, np.floating))
+            and np.isfinite(temperature) and temperature >= 0):
+        raise ParameterError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    return float(temperature)
+
+
+def _valid_density(density) -> float:
+    if not (isinstance(density, (int, float, np.integer, np.floating)) and np.isfinite(density)):
+        raise ParameterError(f"density must be a finite number, got {density!r}")
+    return float(density)
+
+
+class DrumGenNetwork(Protocol):
+    """Context in, hit logits of the next beat out."""
+
+    def logits(self, style_ctx: np.ndarray, hits_ctx: np.ndarray, genre: int) -> np.ndarray:
+        """Hit logits of the next beat.
+
+        Parameters
+        ----------
+        style_ctx : np.ndarray, shape (CONTEXT_STEPS,), float32
+            Style of the last 3 beats in [0, 1], oldest step first.
+        hits_ctx : np.ndarray, shape (CONTEXT_STEPS, N_DRUM_CLASSES), float32
+            Hits of the same steps, 1.0 = hit, 0.0 = none.
+        genre : int
+            Index into :data:`~ibeat_core.drums.GENRES`.
+
+        Returns
+        -------
+        logits : np.ndarray, shape (STEPS_PER_BEAT, N_DRUM_CLASSES), float32
+            Log-odds of a hit per step and class (``sigmoid`` gives the probability).
+        """
+
+
+@dataclass(frozen=True)
+class DrumGenConfig:
+    """How :class:`DrumPatternGenerator` turns logits into drums.
+
+    Attributes
+    ----------
+    genre : str
+        Feel from :data:`~ibeat_core.drums.GENRES`; ``"any"`` asks for none.
+    temperature : float
+        >= 0. Logits are divided by it before sampling: < 1 is tighter, > 1
+        looser. 0 means deterministic: a hit wherever the biased probability
+        exceeds 0.5.
+    density : float
+        Bias added to every logit: > 0 more hits, < 0 fewer (log-odds units;
+        +1 roughly multiplies the odds of each hit by e).
+    seed : int
+        Seed of the sampling generator; :meth:`DrumPatternGenerator.reset`
+        restarts it, so a rerun gives the same drums.
+    min_velocity : float
+        In (0, 1]: the velocity floor of the velocity rule (see
+        :func:`hit_velocities`).
+    genre_strength : float
+        >= 0, how strongly the genre is asked for (classifier-free guidance:
+        DrumGenNet was trained with the genre replaced by "any" at times, so
+        ``any + s * (genre - any)`` of its logits pushes the feel ``s`` times as
+        far from the unconditional one). 1 is the plain conditional model. The
+        default 4 makes the feels measurably apart from body-driven style (see
+        docs/results.md); it also makes some feels busier. Ignored for "any".
+
+    Examples
+    --------
+    >>> DrumGenConfig(genre="jazz", density=0.5).genre
+    'jazz'
+    >>> DrumGenConfig(temperature=-1.0)
+    Traceback (most recent call last):
+    ...
+    ibeat_core.errors.ParameterError: temperature must be a finite number >= 0, got -1.0
+    """
+
+    genre: str = "any"
+    temperature: float = 1.0
+    density: float = 0.0
+    seed: int = 0
+    min_velocity: float = 0.3
+    genre_strength: float = 4.0
+
+    def __post_init__(self):
+        genre_index(self.genre)
+        _valid_temperature(self.temperature)
+        _valid_density(self.density)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
+            raise ParameterError(f"seed must be an int, got {self.seed!r}")
+        if not (isinstance(self.min_velocity, (int, float, np.floating))
+                and 0.0 < self.min_velocity <= 1.0):
+            raise ParameterError(f"min_velocity must be in (0, 1], got {self.min_velocity!r}")
+        if not (isinstance(self.genre_strength, (int, float, np.integer, np.floating))
+                and np.isfinite(self.genre_strength) and self.genre_strength >= 0):
+            raise ParameterError(f"genre_strength must be a finite number >= 0, "
+                                 f"got {self.genre_strength!r}")
+
+
+def sample_hits(logits, *, temperature: float = 1.0, density: float = 0.0,
+                rng: np.random.Generator | None = None) -> np.ndarray:
+    """Hits drawn from hit logits.
+
+    Each step and class is an independent Bernoulli draw with probability
+    ``sigmoid((logits + density) / temperature)``.
+
+    Parameters
+    ----------
+    logits : array_like, shape (STEPS_PER_BEAT, N_DRUM_CLASSES)
+        Log-odds of a hit (a :class:`DrumGenNetwork`'s output).
+    temperature : float
+        >= 0; 0 thresholds ``logits + density > 0`` (probability 0.5) and
+        draws nothing.
+    density : float
+        Logit bias: > 0 more hits, < 0 fewer.
+    rng : numpy.random.Generator or None
+        Source of the draws; needed when ``temperature > 0``.
+
+    Returns
+    -------
+    hits : np.ndarray, shape (STEPS_PER_BEAT, N_DRUM_CLASSES), bool
+
+    Examples
+    --------
+    >>> logits = np.full((4, 9), -2.0, dtype=np.float32)
+    >>> logits[0, 0] = 3.0
+    >>> int(sample_hits(logits, temperature=0).sum())
+    1
+    >>> int(sample_hits(logits, temperature=0, density=2.5).sum())
+    36
+    >>> rng = np.random.default_rng(0)
+    >>> sample_hits(logits, rng=rng).shape
+    (4, 9)
+    """
+    z = _valid_logits(logits)
+    temperature = _valid_temperature(temperature)
+    z = z + _valid_density(density)
+    if temperature == 0:
+        return z > 0
+    if rng is None:
+        raise ParameterError("rng is needed when temperature > 0")
+    p = 1.0 / (1.0 + np.exp(-z / temperature))
+    return rng.random(z.shape) < p
+
+
+def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3) -> np.ndarray:
+    """Velocities of generated hits: the context style at the same 16th position.
+
+    A hit at step ``p`` of the new beat gets the mean of the style at step
+    ``p`` of each of the three context beats, at least ``min_velocity``: a
+    movement that is strong on the beat makes the downbeat hits loud, and a
+    hit where the body showed no accent still sounds.
+
+    Parameters
+    ----------
+    hits : array_like of bool, shape (STEPS_PER_BEAT, N_DRUM_CLASSES)
+    style_ctx : array_like, shape (CONTEXT_STEPS,)
+        Style of the context beats in [0, 1], oldest first.
+    min_velocity : float
+        Floor in (0, 1].
+
+    Returns
+    -------
+    velocities : np.ndarray, shape (STEPS_PER_BEAT, N_DRUM_CLASSES), float32
+        In [min_velocity, 1] where ``hits``, 0 elsewhere.
+
+    Examples
+    --------
+    >>> style = np.tile([1.0, 0.0, 0.5, 0.0], 3)
+    >>> hits = np.zeros((4, 9), dtype=bool)
+    >>> hits[:, 0] = True
+    >>> hit_velocities(hits, style)[:, 0].tolist()
+    [1.0, 0.30000001192092896, 0.5, 0.30000001192092896]
+    """
+    hits = np.asarray(hits, dtype=bool)
+    if hits.shape != (STEPS_PER_BEAT, N_DRUM_CLASSES):
+        raise ParameterError(
+            f"hits must have shape ({STEPS_PER_BEAT}, {N_DRUM_CLASSES}), got {hits.shape}")
+    per_step = split_beats(_valid_style(style_ctx)).mean(axis=0)     # (4,)
+    level = np.maximum(per_step, np.float32(min_velocity)).astype(np.float32)
+    return np.where(hits, level[:, None], np.float32(0.0)).astype(np.float32)
+
+
+class DrumPatternGenerator:
+    """Streaming drum generation: the style of the last 3 beats in, the next beat's drums out.
+
+    The generator keeps the hits it generated for the last three beats and
+    feeds them back as the network's hits context (zeros at the start), so it
+    continues its own groove. One generator per stream.
+
+    Parameters
+    ----------
+    network : DrumGenNetwork
+    config : DrumGenConfig
+
+    Examples
+    --------
+    >>> class Backbeat:  # kick on the beat, nothing else
+    ...     def logits(self, style_ctx, hits_ctx, genre):
+    ...         z = np.full((4, 9), -9.0, dtype=np.float32)
+    ...         z[0, 0] = 9.0
+    ...         return z
+    >>> gen = DrumPatternGenerator(Backbeat(), DrumGenConfig(temperature=0))
+    >>> drums = gen.next_beat(np.tile([0.8, 0.0, 0.4, 0.0], 3))
+    >>> drums.shape, float(drums[0, 0]), int((drums > 0).sum())
+    ((4, 9), 0.800000011920929, 1)
+    """
+
+    def __init__(self, network: DrumGenNetwork, config: DrumGenConfig = DrumGenConfig()):
+        if not isinstance(config, DrumGenConfig):
+            raise ParameterError(f"config must be a DrumGenConfig, got {type(config).__name__}")
+        self.network = network
+        self.config = config
+        self._genre = genre_index(config.genre)
+        self.reset()
+
+    def reset(self):
+        """Forget the generated context and restart the random draws from the seed."""
+        self._rng = np.random.default_rng(self.config.seed)
+        self._hits_ctx = np.zeros((CONTEXT_STEPS, N_DRUM_CLASSES), dtype=np.float32)
+
+    @property
+    def hits_ctx(self) -> np.ndarray:
+        """The hits context the next call will see, shape (CONTEXT_STEPS, N_DRUM_CLASSES), 0/1."""
+        return self._hits_ctx.copy()
+
+    def next_beat(self, style_ctx) -> np.ndarray:
+        """Drums of the next beat interval.
+
+        Parameters
+        ----------
+        style_ctx : array_like, shape (CONTEXT_STEPS,)
+            Style of the last 3 beat intervals in [0, 1], oldest step first.
+
+        Returns
+        -------
+        velocities : np.ndarray, shape (STEPS_PER_BEAT, N_DRUM_CLASSES), float32
+            Hit velocity per 16th step and drum class in [0, 1], 0 = no hit
+            (``DrumGrid.from_hits`` takes it as is).
+        """
+        style = _valid_style(style_ctx)
+        logits = self.network.logits(style, self._hits_ctx.copy(), self._genre)
+        strength = self.config.genre_strength
+        if self._genre != 0 and strength != 1.0:
+            free = self.network.logits(style, self._hits_ctx.copy(), 0)
+            logits = free + strength * (np.asarray(logits) - free)
+        cfg = self.config
+        hits = sample_hits(logits, temperature=cfg.temperature, density=cfg.density,
+                           rng=self._rng)
+        self._hits_ctx = np.concatenate(
+            [self._hits_ctx[STEPS_PER_BEAT:], hits.astype(np.float32)])
+        return hit_velocities(hits, style, min_velocity=cfg.min_velocity)
+
+
+def generate_pattern(network: DrumGenNetwork, style, *,
+                     config: DrumGenConfig = DrumGenConfig()) -> np.ndarray:
+    """Drums for a whole style sequence, beat by beat as the live engine makes them.
+
+    Beat ``b`` is generated from the style of beats ``b-3 .. b-1`` (zeros
+    before the start) and the drums generated for them, with a fresh
+    :class:`DrumPatternGenerator`.
+
+    Parameters
+    ----------
+    network : DrumGenNetwork
+    style : array_like, shape (n_steps,)
+        Style per 16th step in [0, 1]; ``n_steps`` a multiple of 4.
+    config : DrumGenConfig
+
+    Returns
+    -------
+    velocities : np.ndarray, shape (n_steps, N_DRUM_CLASSES), float32
+        The generated drums on the same steps; the first beat follows silence.
+
+    Examples
+    --------
+    >>> class Always:
+    ...     def logits(self, style_ctx, hits_ctx, genre):
+    ...         return np.full((4, 9), 9.0, dtype=np.float32)
+    >>> generate_pattern(Always(), np.ones(8), config=DrumGenConfig(temperature=0)).shape
+    (8, 9)
+    """
+    steps = _valid_style(style, n_steps=None)
+    split_beats(steps)   # n_steps must be whole beats
+    padded = np.concatenate([np.zeros(CONTEXT_STEPS, np.float32), steps])
+    gen = DrumPatternGenerator(network, config)
+    beats = [gen.next_beat(padded[s:s + CONTEXT_STEPS])
+             for s in range(0, len(steps), STEPS_PER_BEAT)]
+    if not beats:
+        return np.zeros((0, N_DRUM_CLASSES), dtype=np.float32)
+    return np.concatenate(beats)
