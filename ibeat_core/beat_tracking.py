@@ -106,6 +106,17 @@ class OnlineBeatTracker:
 
     def process_frame(self, timestamp_s: float, keypoints) -> list[BeatFrame]:
         """Take one frame ``(17, 2|3)`` at ``timestamp_s`` [s]; return 0..n :class:`BeatFrame`."""
+        return [frame for frame, _, _ in self.process_frame_with_pose(timestamp_s, keypoints)]
+
+    def process_frame_with_pose(self, timestamp_s: float, keypoints) -> list[tuple]:
+        """:meth:`process_frame`, each grid frame with the pose it was computed from.
+
+        Returns
+        -------
+        list of (BeatFrame, xy, scale)
+            ``xy`` ``(17, 2)``: the resampled joint positions (input units, NaN
+            where missing); ``scale``: the body scale (torso length, input units).
+        """
         out = []
         for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
             if self._t0 is None:
@@ -115,11 +126,12 @@ class OnlineBeatTracker:
             flux = self._flux.process_frame(row)
             offset, prob, self._state = self.network.step(row, flux, self._state)
             ev = self._beats.process_frame(prob)
-            out.append(BeatFrame(time_s=float(t), offset=float(offset),
-                                 kinematic_offset=self._normaliser.process_frame(flux),
-                                 beat_prob=float(prob),
-                                 is_beat=ev.is_beat, tempo_bpm=ev.tempo_bpm, phase=ev.phase,
-                                 confidence=ev.confidence, next_beat_s=self._t0 + ev.next_beat_s))
+            frame = BeatFrame(time_s=float(t), offset=float(offset),
+                              kinematic_offset=self._normaliser.process_frame(flux),
+                              beat_prob=float(prob),
+                              is_beat=ev.is_beat, tempo_bpm=ev.tempo_bpm, phase=ev.phase,
+                              confidence=ev.confidence, next_beat_s=self._t0 + ev.next_beat_s)
+            out.append((frame, xy, float(scale)))
         return out
 
 

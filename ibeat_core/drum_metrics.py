@@ -32,7 +32,7 @@ from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT
 from .errors import ParameterError
 
 __all__ = ["WINDOW_BEATS", "pattern_windows", "frechet_distance", "NDBResult", "VoronoiBins",
-           "number_of_different_bins"]
+           "number_of_different_bins", "hit_f1", "hit_statistics"]
 
 #: Length of a compared pattern [beats]: two bars of 4/4.
 WINDOW_BEATS = 8
@@ -226,3 +226,43 @@ def number_of_different_bins(train, generated, *, k: int = 50, alpha: float = 0.
     True
     """
     return VoronoiBins(train, k=k, seed=seed).score(generated, alpha=alpha)
+
+
+def hit_f1(predicted, truth) -> float:
+    """F1 of predicted hits against the true ones (any matching boolean arrays).
+
+    Returns 0.0 when neither has a hit.
+
+    Examples
+    --------
+    >>> hit_f1(np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool))
+    0.5
+    """
+    p, t = np.asarray(predicted, dtype=bool), np.asarray(truth, dtype=bool)
+    if p.shape != t.shape:
+        raise ParameterError(f"predicted and truth shapes differ: {p.shape} and {t.shape}")
+    denom = p.sum() + t.sum()
+    return float(2 * np.sum(p & t) / denom) if denom else 0.0
+
+
+def hit_statistics(hits) -> np.ndarray:
+    """Hit rate per 16th position in the beat and drum class: shape (36,), in [0, 1].
+
+    Position-major: entry ``9 * p + c`` is the share of beats with class ``c``
+    at 16th ``p``.
+
+    Parameters
+    ----------
+    hits : array_like, shape (n_steps, 9)
+        Hits (velocities or 0/1) on the beat grid, ``n_steps`` a multiple of 4.
+
+    Examples
+    --------
+    >>> h = np.zeros((8, 9)); h[0, 0] = h[4, 0] = 1.0   # kick on every beat
+    >>> hit_statistics(h).reshape(4, 9)[:, 0].tolist()
+    [1.0, 0.0, 0.0, 0.0]
+    """
+    h = np.asarray(hits)
+    if h.ndim != 2 or h.shape[1] != N_DRUM_CLASSES or h.shape[0] % STEPS_PER_BEAT:
+        raise ParameterError(f"hits must have shape (4 * n_beats, {N_DRUM_CLASSES}), got {h.shape}")
+    return (h > 0).reshape(-1, STEPS_PER_BEAT, N_DRUM_CLASSES).mean(axis=0).ravel()

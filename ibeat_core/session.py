@@ -52,6 +52,7 @@ from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STE
 from .errors import ParameterError
 from .mono import MonoNetwork, MonoNoteGenerator
 from .rhythm import RhythmConfig
+from .skeleton import N_JOINTS
 from .style import StyleCalibration, beat_style
 
 __all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame", "BeatCue",
@@ -219,6 +220,11 @@ class DrumHit:
         16th within the beat, 0..3.
     emitted_s : float
         Client time [s] of the frame that produced it.
+    joint : int
+        COCO-17 index of the body joint that drove the beat: the one that stopped
+        hardest during the last beat (for spatial audio and visual cues).
+    joint_x, joint_y : float
+        That joint's last known position, in the client's coordinate units.
     """
 
     time_s: float
@@ -229,6 +235,9 @@ class DrumHit:
     beat_index: int
     step: int
     emitted_s: float
+    joint: int
+    joint_x: float
+    joint_y: float
 
 
 class Session:
@@ -260,6 +269,10 @@ class Session:
                         * self.config.rhythm.fps)) + 2
         self._envelope = deque(maxlen=n)
         self._first_time_s = None
+        self._decelerations = deque(maxlen=n)
+        self._last_xy = None
+        self._last_speed = np.zeros(N_JOINTS)
+        self._position = np.zeros((N_JOINTS, 2))
         self._last_beat_s = -np.inf
         self._last_period_s = None
         self._n_beats = 0
@@ -296,14 +309,33 @@ class Session:
     def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
         """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
         out = []
-        for f in self._beats.process_frame(timestamp_s, keypoints):
+        for f, xy, scale in self._beats.process_frame_with_pose(timestamp_s, keypoints):
             env, self._style_state = self.networks.style.step(f.kinematic_offset,
                                                               self._style_state)
             if self._first_time_s is None:
                 self._first_time_s = f.time_s
             self._envelope.append(env)
+            self._track_joints(xy, scale)
             out.append(SessionFrame(f, float(env), self._events_after(f)))
         return out
+
+    def _track_joints(self, xy: np.ndarray, scale: float):
+        """Per-joint deceleration of this frame [body lengths / s per frame], and the last position."""
+        speed = np.zeros(len(xy))
+        if self._last_xy is not None and scale > 0:
+            step = np.linalg.norm(xy - self._last_xy, axis=1) / scale * self.config.rhythm.fps
+            speed = np.nan_to_num(step, nan=0.0)
+        self._decelerations.append(np.maximum(self._last_speed - speed, 0.0))
+        self._last_speed = speed
+        self._last_xy = xy
+        seen = np.all(np.isfinite(xy), axis=1)
+        self._position[seen] = xy[seen]
+
+    def _driver_joint(self, period_s: float) -> int:
+        """The joint that stopped hardest over the last beat: the body part 'playing' the drums."""
+        n = max(1, int(round(period_s * self.config.rhythm.fps)))
+        recent = list(self._decelerations)[-n:]
+        return int(np.argmax(np.sum(recent, axis=0))) if recent else 0
 
     def _events_after(self, f: BeatFrame) -> list:
 
@@ -322,6 +354,7 @@ class Session:
     def _schedule_beat(self, f: BeatFrame, beat_s: float, period: float) -> list:
         index = self._n_beats
         self._n_beats += 1
+        self._joint = self._driver_joint(period)
         self._last_beat_s, self._last_period_s, self._idle = beat_s, period, False
         events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, f.time_s,
                           self.feel)]
@@ -340,8 +373,10 @@ class Session:
         return events
 
     def _hit(self, time_s, drum, velocity, index, step, emitted_s) -> DrumHit:
+        x, y = self._position[self._joint]
         return DrumHit(float(time_s), int(drum), int(GM_EXPORT_PITCHES[drum]), float(velocity),
-                       int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s))
+                       int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s),
+                       self._joint, float(x), float(y))
 
     def _style_context(self, f: BeatFrame, beat_s: float, period: float) -> np.ndarray:
         """Style ``(12,)`` of the three beat intervals before ``beat_s``.
@@ -455,7 +490,7 @@ def hits_on_beat_grid(beats, hits) -> np.ndarray:
     Examples
     --------
     >>> cue = BeatCue(1.0, 120.0, 0.9, 0, 0.9)
-    >>> hit = DrumHit(1.25, 1, 38, 0.5, 64, 0, 2, 0.9)
+    >>> hit = DrumHit(1.25, 1, 38, 0.5, 64, 0, 2, 0.9, 9, 310.0, 220.0)
     >>> hits_on_beat_grid([cue], [hit])[:, 1].tolist()
     [0.0, 0.0, 0.5, 0.0]
     """

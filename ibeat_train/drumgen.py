@@ -44,9 +44,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ibeat_core.drum_metrics import hit_f1, hit_statistics
 from ibeat_core.drumgen import CONTEXT_BEATS, CONTEXT_STEPS, DrumGenConfig, generate_pattern
-from ibeat_core.drums import (DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style,
-                              split_beats)
+from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_io.groove import GROOVE_DIR_NAME, load_groove_file, load_info
 
 from .visbeat import make_optimizer, optimizer_step
@@ -342,12 +342,6 @@ def train_drumgen(train: DrumGenWindows, validation: DrumGenWindows,
     return net.eval(), history
 
 
-def _f1(pred: np.ndarray, true: np.ndarray) -> float:
-    tp = np.sum(pred & true)
-    denom = np.sum(pred) + np.sum(true)
-    return float(2 * tp / denom) if denom else 0.0
-
-
 def next_beat_f1(net: DrumGenNet, validation: DrumGenWindows) -> dict:
     """Hit F1 of the next beat with the real (clean) context, threshold 0.5 (temperature 0).
 
@@ -364,15 +358,10 @@ def next_beat_f1(net: DrumGenNet, validation: DrumGenWindows) -> dict:
     repeat = validation.hits_ctx[:, -STEPS_PER_BEAT:] > 0
     table = {"windows": len(validation), "per_class": {}}
     for c, name in enumerate(DRUM_CLASSES):
-        table["per_class"][name] = {"drumgen": _f1(pred[..., c], true[..., c]),
-                                    "repeat_last_beat": _f1(repeat[..., c], true[..., c])}
-    table["micro"] = {"drumgen": _f1(pred, true), "repeat_last_beat": _f1(repeat, true)}
+        table["per_class"][name] = {"drumgen": hit_f1(pred[..., c], true[..., c]),
+                                    "repeat_last_beat": hit_f1(repeat[..., c], true[..., c])}
+    table["micro"] = {"drumgen": hit_f1(pred, true), "repeat_last_beat": hit_f1(repeat, true)}
     return table
-
-
-def _hit_rates(hits: np.ndarray) -> np.ndarray:
-    """Per class and 16th position in the beat, the fraction of beats with a hit: (36,)."""
-    return split_beats(np.asarray(hits) > 0).mean(axis=0).reshape(-1)
 
 
 def genre_statistics(network, train: list[Performance], validation: list[Performance], *,
@@ -401,11 +390,11 @@ def genre_statistics(network, train: list[Performance], validation: list[Perform
     gmd, generated, nearest = {}, {}, {}
     for g in genres:
         own = [p.hits for p in train if GENRES[p.genre] == g]
-        gmd[g] = _hit_rates(np.concatenate(own)) if own else np.zeros(36)
+        gmd[g] = hit_statistics(np.concatenate(own)) if own else np.zeros(36)
     styles = [p.style[:max_beats * STEPS_PER_BEAT] for p in validation]
     for g in genres:
         cfg = DrumGenConfig(genre=g, temperature=1.0, seed=seed)
-        generated[g] = _hit_rates(np.concatenate(
+        generated[g] = hit_statistics(np.concatenate(
             [generate_pattern(network, s, config=cfg) for s in styles]))
     distances, nearest_cosine = {}, {}
     for g in genres:

@@ -57,7 +57,8 @@ def test_pattern_windows_cut_whole_bars():
 
 
 def test_next_beat_f1_and_hit_statistics_on_real_drums():
-    from ibeat_io.evaluate_drums import hit_statistics, next_beat_f1
+    from ibeat_core.drum_metrics import hit_statistics
+    from ibeat_io.evaluate_drums import next_beat_f1
     from ibeat_io.groove import load_groove_file, load_info
 
     grids = [(0, load_groove_file(GROOVE, e)) for e in load_info(GROOVE)]

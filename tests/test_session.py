@@ -84,6 +84,10 @@ def test_poly_hits_sit_on_the_16th_grid_of_their_beat(poly):
         assert h.time_s >= h.emitted_s                 # never scheduled in the past
         assert h.pitch == GM_EXPORT_PITCHES[h.drum_class]
         assert 0 < h.velocity <= 1 and 1 <= h.midi_velocity <= 127
+        assert 0 <= h.joint < 17 and np.isfinite([h.joint_x, h.joint_y]).all()
+    # A break dancer's beats come from the limbs, and the driver changes over the clip.
+    joints = {h.joint for h in poly.hits}
+    assert joints - {0, 1, 2, 3, 4} and len(joints) > 1
     grid = hits_on_beat_grid(poly.beats, poly.hits)
     assert grid.shape == (4 * len(poly.beats), 9)
     assert (grid[:, 2] > 0).sum() == 2 * len(poly.beats)   # the stand-in's 8th-note hi-hats
