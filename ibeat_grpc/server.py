@@ -1,0 +1,159 @@
+"""``ibeat-server``: the ``ibeat.v1.Ibeat`` gRPC service, with health checking and reflection.
+
+The networks are loaded once and shared by every stream (they are stateless:
+each stream owns its recurrent state). Beside ``ibeat.v1.Ibeat`` the server
+runs the standard ``grpc.health.v1.Health`` service (``""`` and
+``"ibeat.v1.Ibeat"`` report SERVING until shutdown) and server reflection, so
+``grpcurl -plaintext localhost:50051 list`` works.
+
+Shutdown (SIGINT, SIGTERM or :meth:`RunningServer.stop`): health turns
+NOT_SERVING, new streams get UNAVAILABLE, every open stream gets its last
+SessionStats and ends with UNAVAILABLE "server is shutting down", then
+``server.stop(grace)`` lets in-flight RPCs finish for ``grace`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
+                       IbeatServicer)
+from .v1 import ibeat_pb2 as pb
+from .v1 import ibeat_pb2_grpc as pb_grpc
+
+__all__ = ["DEFAULT_PORT", "DEFAULT_MAX_SESSIONS", "SERVICE_NAME", "RunningServer",
+           "start_server", "main"]
+
+DEFAULT_PORT = 50051
+DEFAULT_MAX_SESSIONS = 64
+#: Seconds in-flight RPCs get to finish on shutdown.
+SHUTDOWN_GRACE_S = 5.0
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Ibeat"].full_name  # "ibeat.v1.Ibeat"
+# Worker threads beyond one per stream, for GetInfo, health and reflection.
+_SPARE_WORKERS = 8
+
+log = logging.getLogger("ibeat_grpc")
+
+
+@dataclass
+class RunningServer:
+    """A started server: ``port`` is the bound port (useful with ``port=0``)."""
+
+    server: grpc.Server
+    port: int
+    servicer: IbeatServicer
+    health: health.HealthServicer
+    address: str
+
+    def stop(self, grace_s: float = SHUTDOWN_GRACE_S):
+        """Graceful stop: end open streams cleanly, then ``server.stop(grace_s)``; blocks until done."""
+        self.health.enter_graceful_shutdown()
+        self.servicer.shutdown()
+        self.server.stop(grace_s).wait()
+
+    def wait(self):
+        self.server.wait_for_termination()
+
+
+def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
+                 max_sessions: int = DEFAULT_MAX_SESSIONS, tls_cert=None, tls_key=None,
+                 outbox_size: int = OUTBOX_SIZE, max_gap_us: int = MAX_GAP_US,
+                 stats_interval_us: int = STATS_INTERVAL_US) -> RunningServer:
+    """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
+
+    Parameters
+    ----------
+    port : int
+    host : str
+    networks : ibeat_core.session.Networks, optional
+        Default: the shipped networks, loaded once here.
+    max_sessions : int
+        Concurrent ``Session`` streams; one more gets RESOURCE_EXHAUSTED.
+    tls_cert, tls_key : path-like, optional
+        PEM certificate chain and private key: serve TLS instead of plaintext.
+    outbox_size, max_gap_us, stats_interval_us : int
+        Per-stream limits, see :mod:`ibeat_grpc.servicer`.
+    """
+    if networks is None:
+        from ibeat_models import load_networks
+        networks = load_networks()
+    if max_sessions < 1:
+        raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+    servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
+                             max_gap_us=max_gap_us, stats_interval_us=stats_interval_us)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_sessions + _SPARE_WORKERS,
+                                   thread_name_prefix="ibeat-grpc"),
+        options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                 ("grpc.so_reuseport", 0)])
+    pb_grpc.add_IbeatServicer_to_server(servicer, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", SERVICE_NAME):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    address = f"{host}:{port}"
+    if tls_cert is not None:
+        creds = grpc.ssl_server_credentials(
+            [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
+        bound = server.add_secure_port(address, creds)
+    else:
+        bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError(f"could not bind {address}")
+    server.start()
+    return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ibeat-server", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Serve ibeat.v1.Ibeat (keypoints in, beats and drum hits out) over gRPC, "
+                    "with grpc.health.v1 health checking and server reflection.")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
+                        help="concurrent Session streams; more get RESOURCE_EXHAUSTED")
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
+    parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
+                        help="seconds in-flight RPCs get on SIGINT/SIGTERM")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        running = start_server(args.port, host=args.host, max_sessions=args.max_sessions,
+                               tls_cert=args.tls_cert, tls_key=args.tls_key)
+    except (OSError, ValueError) as e:
+        print(f"ibeat-server: {e}", file=sys.stderr)
+        return 2
+    log.info("ibeat-server listening on %s (%s, max %d sessions)", running.address,
+             "TLS" if args.tls_cert else "plaintext", args.max_sessions)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    while not stop.wait(0.5):
+        pass
+    log.info("shutting down: ending %d open sessions", running.servicer.active_sessions)
+    running.stop(args.grace)
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

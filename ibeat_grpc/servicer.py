@@ -1,0 +1,553 @@
+"""The ``ibeat.v1.Ibeat`` servicer: one :class:`~ibeat_core.session.Session` per stream.
+
+Layout after grpc's route_guide example: pure helpers at module level
+(config and frame checks, core events -> wire messages), a per-stream
+:class:`StreamPipeline` (no threads or sockets: messages in, messages out), a
+bounded :class:`Outbox`, and a thin :class:`IbeatServicer`.
+
+Threads of one stream: gRPC's handler thread sends what the :class:`Outbox`
+holds; a reader thread takes client messages, runs the engine and fills the
+outbox. The engine never waits for the client: when the outbox is full (the
+client stopped reading), the oldest queued SessionStats is dropped first, then
+the oldest event, and the drops are counted in the next SessionStats. A
+cancellation callback (``context.add_callback``) closes the stream's state
+when the client leaves, whatever the reason.
+
+Clocks: the wire carries integer microseconds in the client's clock. The core
+runs in float seconds from the stream's origin, the first frame's timestamp
+(or the frame after a restarting gap), so a large client clock (say, Unix time
+in microseconds) costs no precision: ``core_s = (timestamp_us - origin_us) / 1e6``
+and ``time_us = origin_us + round(time_s * 1e6)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import grpc
+import numpy as np
+
+from ibeat_core.drums import DRUM_CLASSES, GENRES, GM_EXPORT_PITCHES
+from ibeat_core.errors import ParameterError
+from ibeat_core.keypoints import FPS
+from ibeat_core.session import BeatCue, DrumHit, Session, SessionConfig
+from ibeat_core.skeleton import BLAZEPOSE33_TO_COCO17, BODY25_TO_COCO17, N_JOINTS
+
+from .v1 import ibeat_pb2 as pb
+from .v1 import ibeat_pb2_grpc as pb_grpc
+
+__all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
+           "LATENCY_WINDOW", "VALUES_PER_JOINT", "LAYOUTS", "StreamError", "session_config",
+           "frame_keypoints", "to_us", "Outbox", "StreamPipeline", "SessionRegistry",
+           "IbeatServicer", "model_versions"]
+
+log = logging.getLogger("ibeat_grpc")
+
+PROTOCOL = "ibeat.v1"
+#: Largest message the server accepts [bytes]; a BLAZEPOSE33 frame is about 420.
+MAX_MESSAGE_BYTES = 64 * 1024
+#: A gap between two frames longer than this [us] restarts the stream's engine
+#: state (as a new stream, same settings), instead of running the engine
+#: through every empty grid frame of the gap.
+MAX_GAP_US = 2_000_000
+#: SessionStats every this much stream time [us, client clock], and once at the end.
+STATS_INTERVAL_US = 1_000_000
+#: Messages queued for a client that is not reading before drops begin.
+OUTBOX_SIZE = 256
+#: Frames the latency percentiles are taken over.
+LATENCY_WINDOW = 1024
+#: Floats per joint in PoseFrame.keypoints: x, y, confidence.
+VALUES_PER_JOINT = 3
+#: Wire layout -> (name, joint count, index map onto COCO-17 or None).
+LAYOUTS = {
+    pb.SKELETON_LAYOUT_UNSPECIFIED: ("coco17", N_JOINTS, None),
+    pb.SKELETON_LAYOUT_COCO17: ("coco17", N_JOINTS, None),
+    pb.SKELETON_LAYOUT_BLAZEPOSE33: ("blazepose33", 33, np.asarray(BLAZEPOSE33_TO_COCO17)),
+    pb.SKELETON_LAYOUT_BODY25: ("body25", 25, np.asarray(BODY25_TO_COCO17)),
+}
+_MODES = {pb.DRUM_MODE_UNSPECIFIED: "poly", pb.DRUM_MODE_POLY: "poly", pb.DRUM_MODE_MONO: "mono"}
+_DEFAULT = SessionConfig()
+
+
+class StreamError(Exception):
+    """Ends one stream with a gRPC status; other streams are not affected."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _invalid(message: str) -> StreamError:
+    return StreamError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, str, int, np.ndarray | None]:
+    """A wire config as ``(core SessionConfig, layout name, joints per frame, index map)``.
+
+    Raises
+    ------
+    StreamError
+        INVALID_ARGUMENT naming the field, for unknown enums and bad values.
+    """
+    if msg.layout not in LAYOUTS:
+        raise _invalid(f"unknown skeleton layout {msg.layout}; expected one of "
+                       f"{', '.join(pb.SkeletonLayout.keys())}")
+    if msg.coordinate_space not in pb.CoordinateSpace.values():
+        raise _invalid(f"unknown coordinate space {msg.coordinate_space}")
+    if msg.mode not in _MODES:
+        raise _invalid(f"unknown drum mode {msg.mode}; expected DRUM_MODE_POLY or DRUM_MODE_MONO")
+    if msg.HasField("nominal_fps") and not (np.isfinite(msg.nominal_fps)
+                                            and 0 < msg.nominal_fps <= 1000):
+        raise _invalid(f"nominal_fps must be in (0, 1000] Hz, got {msg.nominal_fps!r}")
+    if msg.seed < 0:
+        raise _invalid(f"seed must be >= 0, got {msg.seed}")
+    for name in ("density", "temperature", "genre_strength"):
+        if msg.HasField(name) and not np.isfinite(getattr(msg, name)):
+            raise _invalid(f"{name} must be finite, got {getattr(msg, name)!r}")
+    for name in ("temperature", "genre_strength"):
+        if msg.HasField(name) and getattr(msg, name) < 0:
+            raise _invalid(f"{name} must be >= 0, got {getattr(msg, name)!r}")
+    if msg.HasField("lead_time_us") and not 0 < msg.lead_time_us <= 2_000_000:
+        raise _invalid(f"lead_time_us must be in (0, 2000000] us, got {msg.lead_time_us}")
+    name, n_joints, index = LAYOUTS[msg.layout]
+
+    def opt(field, default):
+        return float(getattr(msg, field)) if msg.HasField(field) else default
+
+    try:
+        config = SessionConfig(
+            mode=_MODES[msg.mode], genre=msg.genre or "any", seed=int(msg.seed),
+            density=opt("density", _DEFAULT.density),
+            temperature=opt("temperature", _DEFAULT.temperature),
+            genre_strength=opt("genre_strength", _DEFAULT.genre_strength),
+            lead_s=msg.lead_time_us / 1e6 if msg.HasField("lead_time_us") else _DEFAULT.lead_s)
+    except ParameterError as e:
+        raise _invalid(str(e)) from None
+    return config, name, n_joints, index
+
+
+def frame_keypoints(frame: pb.PoseFrame, *, n_joints: int, index: np.ndarray | None,
+                    layout: str = "coco17") -> np.ndarray:
+    """A frame's flat keypoints as COCO-17 ``(17, 3)`` float32 ``[x, y, confidence]``.
+
+    Raises
+    ------
+    StreamError
+        INVALID_ARGUMENT on a wrong count of values or any NaN/Inf.
+    """
+    kp = np.asarray(frame.keypoints, dtype=np.float32)
+    expected = n_joints * VALUES_PER_JOINT
+    if kp.size != expected:
+        raise _invalid(f"frame {frame.frame_id} (t={frame.timestamp_us} us): expected {expected} "
+                       f"keypoint values ({n_joints} {layout} joints x {VALUES_PER_JOINT}: x, y, "
+                       f"confidence), got {kp.size}")
+    kp = kp.reshape(n_joints, VALUES_PER_JOINT)
+    bad = ~np.isfinite(kp)
+    if bad.any():
+        j, v = np.argwhere(bad)[0]
+        raise _invalid(f"frame {frame.frame_id} (t={frame.timestamp_us} us): joint {j} "
+                       f"{'xyc'[v]} is {kp[j, v]}; send a missed joint with confidence 0 "
+                       f"and finite x, y")
+    return kp if index is None else kp[index]
+
+
+def to_us(origin_us: int, time_s: float) -> int:
+    """Core time [s from the origin] -> wire time [us, client clock]."""
+    return int(origin_us) + int(round(float(time_s) * 1e6))
+
+
+@lru_cache(maxsize=1)
+def model_versions() -> dict[str, str]:
+    """Network name -> ``"sha256:<first 16 hex>"`` of its shipped ``.onnx``."""
+    from ibeat_models.runtime import model_dir
+
+    out = {}
+    for name in ("visbeat", "mustyle", "drumgen", "mono"):
+        digest = hashlib.sha256((model_dir(name) / f"{name}.onnx").read_bytes()).hexdigest()
+        out[name] = f"sha256:{digest[:16]}"
+    return out
+
+
+def _server_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("ibeat")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class Outbox:
+    """Bounded queue of messages for one client; :meth:`put` never blocks.
+
+    When full, the oldest SessionStats is dropped first; a new SessionStats
+    with no older one queued is dropped itself; otherwise the oldest event goes.
+    ``final`` messages (:meth:`finish`) are always kept.
+
+    Examples
+    --------
+    >>> box = Outbox(2)
+    >>> for m in ("stats", "beat", "beat"):
+    ...     box.put(m, is_stats=(m == "stats"))
+    >>> box.stats_dropped, box.events_dropped, len(box)
+    (1, 0, 2)
+    """
+
+    _END = object()
+
+    def __init__(self, capacity: int = OUTBOX_SIZE):
+        self.capacity = int(capacity)
+        self._items: deque = deque()  # (message, is_stats)
+        self._cond = threading.Condition()
+        self._status: StreamError | None = None
+        self._ended = False
+        self.events_dropped = 0
+        self.stats_dropped = 0
+
+    def __len__(self):
+        return len(self._items)
+
+    def put(self, message, *, is_stats: bool = False):
+        with self._cond:
+            if self._ended:
+                return
+            if len(self._items) >= self.capacity:
+                i = next((k for k, (_, s) in enumerate(self._items) if s), None)
+                if i is not None:
+                    del self._items[i]
+                    self.stats_dropped += 1
+                elif is_stats:
+                    self.stats_dropped += 1
+                    return
+                else:
+                    self._items.popleft()
+                    self.events_dropped += 1
+            self._items.append((message, is_stats))
+            self._cond.notify()
+
+    def finish(self, messages=(), status: StreamError | None = None):
+        """Queue the last ``messages`` (never dropped), then the end of the stream (with ``status``)."""
+        with self._cond:
+            if self._ended:
+                return
+            self._items.extend((m, False) for m in messages)
+            self._status = status
+            self._ended = True
+            self._cond.notify()
+
+    def get(self, timeout: float):
+        """The next message; None after ``timeout`` [s]; raise StopIteration / StreamError at the end."""
+        with self._cond:
+            if not self._items and not self._ended:
+                self._cond.wait(timeout)
+            if self._items:
+                return self._items.popleft()[0]
+            if self._ended:
+                if self._status is not None:
+                    raise self._status
+                raise StopIteration
+            return None
+
+
+class StreamPipeline:
+    """One stream's engine and protocol state: client messages in, server messages out.
+
+    No threads or sockets: :meth:`handle` takes one ``ClientMessage`` and returns
+    the ``ServerMessage`` list it produced, or raises :class:`StreamError`.
+
+    Parameters
+    ----------
+    networks : ibeat_core.session.Networks
+        Shared, stateless.
+    session_id : str
+    dropped : callable
+        ``() -> (events_dropped, stats_dropped)`` of the stream's outbox, for stats.
+    max_gap_us, stats_interval_us : int
+        See :data:`MAX_GAP_US`, :data:`STATS_INTERVAL_US`.
+    """
+
+    def __init__(self, networks, *, session_id: str, dropped=lambda: (0, 0),
+                 max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US):
+        self.networks = networks
+        self.session_id = session_id
+        self.dropped = dropped
+        self.max_gap_us = int(max_gap_us)
+        self.stats_interval_us = int(stats_interval_us)
+        self.session: Session | None = None
+        self.frames_received = 0
+        self.frames_processed = 0
+        self.restarts = 0
+        self._latencies_us: deque = deque(maxlen=LATENCY_WINDOW)
+        self._last_us: int | None = None
+        self._last_frame_id = 0
+        self._origin_us = 0
+        self._index_offset = 0  # beats before the last restart: indices are never reused
+        self._next_index = 0
+        self._next_stats_us: int | None = None
+
+    # -- messages in ------------------------------------------------------------------
+    def handle(self, request: pb.ClientMessage) -> list:
+        kind = request.WhichOneof("msg")
+        if kind == "config":
+            if self.session is not None:
+                raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                                  "config sent twice: a stream has one config, first")
+            return [self._accept(request.config)]
+        if self.session is None:
+            raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                              f"the first message must be a config, got {kind or 'an empty message'}")
+        if kind != "frame":
+            raise _invalid("empty ClientMessage: set config or frame")
+        return self._frame(request.frame)
+
+    def record_latency(self, latency_us: float):
+        """Processing time of one frame [us], received -> its events queued."""
+        self._latencies_us.append(latency_us)
+
+    def stats(self, *, final: bool = False) -> pb.ServerMessage:
+        lat = np.asarray(self._latencies_us, dtype=np.float64)
+        p50, p99, mx = (np.percentile(lat, [50, 99]).tolist() + [lat.max()]) if lat.size else (0, 0, 0)
+        events_dropped, stats_dropped = self.dropped()
+        return pb.ServerMessage(stats=pb.SessionStats(
+            frames_received=self.frames_received, frames_processed=self.frames_processed,
+            frames_dropped=self.frames_received - self.frames_processed,
+            events_dropped=events_dropped, stats_dropped=stats_dropped,
+            latency_p50_us=int(round(p50)), latency_p99_us=int(round(p99)),
+            latency_max_us=int(round(mx)), stream_time_us=self._last_us or 0,
+            last_frame_id=self._last_frame_id, restarts=self.restarts, final=final))
+
+    # -- internals --------------------------------------------------------------------
+    def _accept(self, msg: pb.SessionConfig) -> pb.ServerMessage:
+        config, self.layout, self.n_joints, self.index = session_config(msg)
+        self.session = Session(self.networks, config)
+        return pb.ServerMessage(accepted=pb.SessionAccepted(
+            session_id=self.session_id, model_versions=model_versions(),
+            internal_rate_hz=float(config.rhythm.fps), joints_expected=self.n_joints,
+            values_per_joint=VALUES_PER_JOINT, lead_time_us=int(round(config.lead_s * 1e6)),
+            genre=config.genre, mode=config.mode, max_gap_us=self.max_gap_us,
+            stats_interval_us=self.stats_interval_us))
+
+    def _frame(self, frame: pb.PoseFrame) -> list:
+        self.frames_received += 1
+        kp = frame_keypoints(frame, n_joints=self.n_joints, index=self.index, layout=self.layout)
+        t_us = int(frame.timestamp_us)
+        out = []
+        if self._last_us is None:
+            self._origin_us = t_us
+        else:
+            if t_us <= self._last_us:
+                raise _invalid(f"frame {frame.frame_id}: timestamps must strictly increase, got "
+                               f"{t_us} us after {self._last_us} us "
+                               f"({'repeated' if t_us == self._last_us else 'going backwards'})")
+            gap = t_us - self._last_us
+            if gap > self.max_gap_us:
+                self.session.reset()
+                self._origin_us = t_us
+                self._index_offset = self._next_index
+                self.restarts += 1
+                out.append(pb.ServerMessage(restarted=pb.StreamRestarted(
+                    time_us=t_us, gap_us=gap,
+                    reason=f"gap of {gap} us > max_gap_us {self.max_gap_us}: engine restarted")))
+        try:
+            events = self.session.push((t_us - self._origin_us) / 1e6, kp)
+        except ParameterError as e:
+            raise _invalid(f"frame {frame.frame_id}: {e}") from None
+        self._last_us, self._last_frame_id = t_us, int(frame.frame_id)
+        self.frames_processed += 1
+        out += self._events(events, frame.frame_id)
+        if self._next_stats_us is None:
+            self._next_stats_us = t_us + self.stats_interval_us
+        elif t_us >= self._next_stats_us:
+            self._next_stats_us = t_us + self.stats_interval_us
+            out.append(self.stats())
+        return out
+
+    def _events(self, events, frame_id) -> list:
+        out, batch = [], None
+        origin = self._origin_us
+        for e in events:
+            if isinstance(e, BeatCue):
+                index = self._index_offset + e.index
+                self._next_index = max(self._next_index, index + 1)
+                out.append(pb.ServerMessage(beat=pb.BeatEvent(
+                    time_us=to_us(origin, e.time_s), tempo_bpm=e.tempo_bpm,
+                    confidence=e.confidence, index=index, feel=e.feel,
+                    emitted_us=to_us(origin, e.emitted_s), frame_id=frame_id)))
+                batch = None
+            elif isinstance(e, DrumHit):
+                index = self._index_offset + e.beat_index
+                if batch is None or batch.beat_index != index:
+                    out.append(pb.ServerMessage(hits=pb.DrumHits(
+                        beat_index=index, emitted_us=to_us(origin, e.emitted_s),
+                        frame_id=frame_id)))
+                    batch = out[-1].hits  # the message's own copy: the constructor copies
+                batch.hits.append(hit_message(e, origin_us=origin, beat_index=index))
+        return out
+
+
+def hit_message(hit: DrumHit, *, origin_us: int, beat_index: int) -> pb.DrumHit:
+    """A core hit on the wire."""
+    return pb.DrumHit(time_us=to_us(origin_us, hit.time_s), drum_class=hit.drum_class,
+                      drum=DRUM_CLASSES[hit.drum_class], gm_pitch=hit.pitch,
+                      velocity=hit.midi_velocity, beat_index=beat_index, step=hit.step,
+                      joint=int(hit.joint), joint_x=float(hit.joint_x),
+                      joint_y=float(hit.joint_y))
+
+
+@dataclass
+class _Stream:
+    session_id: str
+    outbox: Outbox
+    closed: threading.Event
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held while a frame runs
+
+
+class SessionRegistry:
+    """Open streams, at most ``max_sessions``; refuses new ones once shutting down."""
+
+    def __init__(self, max_sessions: int):
+        self.max_sessions = int(max_sessions)
+        self._lock = threading.Lock()
+        self._streams: dict[str, _Stream] = {}
+        self.shutting_down = False
+
+    @property
+    def active(self) -> int:
+        with self._lock:
+            return len(self._streams)
+
+    def open(self, outbox_size: int) -> _Stream:
+        with self._lock:
+            if self.shutting_down:
+                raise StreamError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+            if len(self._streams) >= self.max_sessions:
+                raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                  f"server at its limit of {self.max_sessions} sessions; retry later")
+            stream = _Stream(uuid.uuid4().hex[:16], Outbox(outbox_size), threading.Event())
+            self._streams[stream.session_id] = stream
+            return stream
+
+    def release(self, stream: _Stream):
+        stream.closed.set()
+        stream.outbox.finish()
+        with self._lock:
+            self._streams.pop(stream.session_id, None)
+
+    def shutdown(self) -> list[_Stream]:
+        """Refuse new streams; return the open ones."""
+        with self._lock:
+            self.shutting_down = True
+            return list(self._streams.values())
+
+
+class IbeatServicer(pb_grpc.IbeatServicer):
+    """Thin servicer: a :class:`StreamPipeline` per ``Session`` stream, nothing shared but the networks.
+
+    Parameters
+    ----------
+    networks : ibeat_core.session.Networks
+        Loaded once (``ibeat_models.load_networks()``), shared by every stream.
+    max_sessions : int
+        Concurrent ``Session`` streams; more get RESOURCE_EXHAUSTED.
+    outbox_size, max_gap_us, stats_interval_us : int
+        See :data:`OUTBOX_SIZE`, :data:`MAX_GAP_US`, :data:`STATS_INTERVAL_US`.
+    """
+
+    def __init__(self, networks, *, max_sessions: int = 64, outbox_size: int = OUTBOX_SIZE,
+                 max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US):
+        self.networks = networks
+        self.registry = SessionRegistry(max_sessions)
+        self.outbox_size = outbox_size
+        self.max_gap_us = max_gap_us
+        self.stats_interval_us = stats_interval_us
+
+    @property
+    def active_sessions(self) -> int:
+        return self.registry.active
+
+    def GetInfo(self, request, context):
+        return pb.ServerInfo(
+            server_version=_server_version(), protocol=PROTOCOL, model_versions=model_versions(),
+            internal_rate_hz=FPS, genres=list(GENRES), drum_classes=list(DRUM_CLASSES),
+            gm_pitches=list(GM_EXPORT_PITCHES), active_sessions=self.registry.active,
+            max_sessions=self.registry.max_sessions, max_message_bytes=MAX_MESSAGE_BYTES,
+            max_gap_us=self.max_gap_us, default_lead_time_us=int(round(_DEFAULT.lead_s * 1e6)))
+
+    def Session(self, request_iterator, context):
+        try:
+            stream = self.registry.open(self.outbox_size)
+        except StreamError as e:
+            context.abort(e.code, e.message)
+        # Runs on every end of the RPC: completion, error, client gone, server stop.
+        context.add_callback(lambda: self.registry.release(stream))
+        pipeline = StreamPipeline(
+            self.networks, session_id=stream.session_id, max_gap_us=self.max_gap_us,
+            stats_interval_us=self.stats_interval_us,
+            dropped=lambda: (stream.outbox.events_dropped, stream.outbox.stats_dropped))
+        log.info("session %s opened by %s", stream.session_id, context.peer())
+        reader = threading.Thread(target=_read, args=(pipeline, stream, request_iterator),
+                                  name=f"ibeat-session-{stream.session_id}", daemon=True)
+        reader.start()
+        try:
+            while not stream.closed.is_set():
+                try:
+                    message = stream.outbox.get(timeout=0.5)
+                except StopIteration:
+                    return
+                except StreamError as e:
+                    log.info("session %s ended: %s %s", stream.session_id, e.code.name, e.message)
+                    if e.code == grpc.StatusCode.UNAVAILABLE and pipeline.session is not None:
+                        with stream.lock:  # the reader may be mid-frame
+                            final = pipeline.stats(final=True)
+                        yield final
+                    context.abort(e.code, e.message)
+                if message is not None:
+                    yield message
+        finally:
+            self.registry.release(stream)
+            log.info("session %s closed (%d frames)", stream.session_id, pipeline.frames_processed)
+
+    def shutdown(self):
+        """End every open stream: its last stats, then UNAVAILABLE; refuse new ones."""
+        for stream in self.registry.shutdown():
+            stream.closed.set()  # the reader stops taking frames
+            stream.outbox.finish(status=StreamError(grpc.StatusCode.UNAVAILABLE,
+                                                    "server is shutting down"))
+
+
+def _read(pipeline: StreamPipeline, stream: _Stream, request_iterator):
+    """Reader thread of one stream: client messages -> engine -> outbox."""
+    outbox = stream.outbox
+    try:
+        for request in request_iterator:
+            if stream.closed.is_set():
+                return
+            t0 = time.perf_counter()
+            with stream.lock:
+                messages = pipeline.handle(request)
+                for m in messages:
+                    outbox.put(m, is_stats=m.HasField("stats"))
+                if request.HasField("frame"):
+                    pipeline.record_latency((time.perf_counter() - t0) * 1e6)
+        if pipeline.session is None:
+            outbox.finish(status=StreamError(grpc.StatusCode.FAILED_PRECONDITION,
+                                             "stream closed before a config was sent"))
+        else:
+            outbox.finish([pipeline.stats(final=True)])
+    except StreamError as e:
+        outbox.finish([pipeline.stats(final=True)] if pipeline.session is not None else [],
+                      status=e)
+    except Exception as e:  # the client went away (RpcError) or a bug: never the server's end
+        if stream.closed.is_set() or isinstance(e, grpc.RpcError):
+            outbox.finish()
+        else:
+            log.exception("session %s: internal error", stream.session_id)
+            outbox.finish(status=StreamError(grpc.StatusCode.INTERNAL,
+                                             f"internal error: {type(e).__name__}"))
