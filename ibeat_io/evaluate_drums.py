@@ -251,13 +251,16 @@ def format_drums_report(report: dict) -> str:
     lines += ["", f"Genre conditioning: Poly drums generated from {g['views']} held-out views with "
               f"each feel; the feel's hit statistics (rate per class and 16th position) are "
               f"nearest to its own GMD genre for **{g['correct']} of {g['genres']}** genres.", "",
-              "| asked for | nearest GMD genre | distance to own | distance to nearest other |",
-              "|---|---|---|---|"]
+              "| asked for | nearest GMD genre | own genre's rank | distance to own | "
+              "to nearest other | mean to the others |",
+              "|---|---|---|---|---|---|"]
     for name, row in g["rows"].items():
-        others = {k: v for k, v in row["distances"].items() if k != name}
+        dist = row["distances"]
+        others = {k: v for k, v in dist.items() if k != name}
         other = min(others, key=others.get)
-        lines.append(f"| {name} | {row['nearest']} | {row['distances'][name]:.3f} | "
-                     f"{others[other]:.3f} ({other}) |")
+        rank = 1 + sum(v < dist[name] for v in others.values())
+        lines.append(f"| {name} | {row['nearest']} | {rank} of {len(dist)} | {dist[name]:.3f} | "
+                     f"{others[other]:.3f} ({other}) | {np.mean(list(others.values())):.3f} |")
     pb = report["per_beat"]
     lines += ["", f"Per-beat compute, one thread, at {pb['bpm']:.0f} BPM ({pb['frames_per_beat']} "
               f"frames): MuStyleNet {pb['mustyle_ms']:.3f} ms + DrumGenNet {pb['drumgen_ms']:.3f} ms "
