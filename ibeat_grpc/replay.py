@@ -36,7 +36,8 @@ from ibeat_core.session import MODES
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
-__all__ = ["clip_frames", "frame_messages", "Replay", "replay", "report", "main"]
+__all__ = ["clip_frames", "frame_messages", "Replay", "replay", "hit_leads_ms", "report",
+           "write_outputs", "main"]
 
 _MODES = {"poly": pb.DRUM_MODE_POLY, "mono": pb.DRUM_MODE_MONO}
 
@@ -135,6 +136,16 @@ def _pct(values, qs) -> list:
     return [round(float(x), 3) for x in np.percentile(v, qs)] if v.size else [None] * len(qs)
 
 
+def hit_leads_ms(r: Replay) -> list | None:
+    """Per hit heard, in order: how long [ms] before its play time it arrived (None at max speed)."""
+    if r.speed is None or not r.start or not len(r.timestamps_us):
+        return None
+    t0_us, wall0 = int(r.timestamps_us[0]), r.start[0]
+    return [1e3 * (wall0 + (h.time_us - t0_us) / 1e6 / r.speed - at)
+            for m, at in zip(r.messages, r.received_at) if m.HasField("hits")
+            for h in m.hits.hits]
+
+
 def report(r: Replay) -> dict:
     """The latency report of a replay (see the module docstring); times in ms unless ``_us``."""
     stats = r.last_stats
@@ -156,11 +167,8 @@ def report(r: Replay) -> dict:
            "events_dropped": int(stats.events_dropped) if stats else None}
     p50, p99 = _pct(client_ms, [50, 99])
     out.update(client_latency_p50_ms=p50, client_latency_p99_ms=p99)
-    if r.speed is not None and r.start and len(r.timestamps_us):
-        t0_us, wall0 = int(r.timestamps_us[0]), r.start[0]
-        leads = [1e3 * (wall0 + (h.time_us - t0_us) / 1e6 / r.speed - at)
-                 for m, at in zip(r.messages, r.received_at) if m.HasField("hits")
-                 for h in m.hits.hits]
+    leads = hit_leads_ms(r)
+    if leads is not None:
         p1, p50 = _pct(leads, [1, 50])
         out.update(hit_lead_p1_ms=p1, hit_lead_p50_ms=p50,
                    hits_on_time_share=round(float(np.mean(np.asarray(leads) >= 0)), 4)
@@ -224,6 +232,10 @@ def main(argv=None) -> int:
                         help="lead time asked for [ms] (default: the server's, 100)")
     parser.add_argument("--out", type=Path, help="write the hits heard as General MIDI")
     parser.add_argument("--wav", type=Path, help="write the hits heard as WAV (synthesised kit)")
+    parser.add_argument("--plot", type=Path,
+                        help="write a figure of what was heard: beats, drum roll, hit lead times")
+    parser.add_argument("--wait-s", type=float, default=0.0,
+                        help="wait up to this long [s] for the server to come up")
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
@@ -244,9 +256,21 @@ def main(argv=None) -> int:
     channel = (grpc.secure_channel(args.server, grpc.ssl_channel_credentials()) if args.tls
                else grpc.insecure_channel(args.server))
     with channel:
+        if args.wait_s > 0:
+            try:
+                grpc.channel_ready_future(channel).result(timeout=args.wait_s)
+            except grpc.FutureTimeoutError:
+                print(f"ibeat-replay: no server at {args.server} after {args.wait_s:g} s",
+                      file=sys.stderr)
+                return 2
         r = replay(channel, t_us, kp, config=config, speed=args.speed)
     rep = {"clip": str(path), "view": clip.view, "server": args.server, **report(r)}
     rep.update(write_outputs(r, midi=args.out, wav=args.wav, seed=args.seed))
+    if args.plot:
+        from ibeat_io.plots import plot_heard
+        plot_heard(r.timestamps_us[0], r.beats, r.hits, hit_leads_ms(r), args.plot,
+                   title=f"{clip.name} (view {clip.view}) through {args.server}")
+        rep["plot"] = str(args.plot)
     if args.json:
         print(json.dumps(rep, indent=1))
     else:

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from ibeat_core.rhythm import ClipAnalysis  # noqa: E402
 
-__all__ = ["plot_analysis", "plot_session"]
+__all__ = ["plot_analysis", "plot_session", "plot_heard"]
 
 
 def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
@@ -124,6 +124,58 @@ def plot_session(result, path, *, title: str = "") -> Path:
     ax.set_ylabel("generated drums")
     ax.set_xlabel("time [s]")
     ax.grid(axis="y", color="0.9")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -> Path:
+    """Figure of what a client heard from the server: beats and tempo, drum roll, hit lead times.
+
+    Parameters
+    ----------
+    start_us : int
+        Client time [us] of the clip's first frame (time 0 of the figure).
+    beats, hits : sequences of ``ibeat.v1`` BeatEvent and DrumHit messages
+    leads_ms : list of float or None
+        Per hit, how long before its play time it arrived [ms] (None: not paced).
+    path : path-like
+    """
+    from ibeat_core.drums import DRUM_CLASSES
+
+    panels = 3 if leads_ms else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(12, 2.6 * panels + 1), sharex=True)
+    ax = axes[0]
+    bt = np.array([(b.time_us - start_us) / 1e6 for b in beats])
+    for i, b in enumerate(bt):
+        ax.axvline(b, color="tab:red", lw=1, alpha=0.7, label="beats heard" if i == 0 else None)
+    if len(bt):
+        ax.plot(bt, [b.tempo_bpm for b in beats], "o-", color="tab:green", ms=3, label="tempo")
+    ax.set_ylabel("tempo [BPM]")
+    ax.set_title(title or "ibeat-replay")
+    ax.legend(loc="upper right", fontsize=8)
+
+    ax = axes[1]
+    if hits:
+        t = np.array([(h.time_us - start_us) / 1e6 for h in hits])
+        cls = np.array([h.drum_class for h in hits])
+        vel = np.array([h.velocity for h in hits]) / 127.0
+        ax.scatter(t, cls, s=12 + 60 * vel, c=cls, cmap="tab10", vmin=0, vmax=9,
+                   alpha=0.4 + 0.6 * vel, edgecolors="none")
+    ax.set_yticks(range(len(DRUM_CLASSES)))
+    ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
+    ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
+    ax.set_ylabel("drums heard")
+    ax.grid(axis="y", color="0.9")
+    if leads_ms:
+        ax = axes[2]
+        t = np.array([(h.time_us - start_us) / 1e6 for h in hits])
+        ax.plot(t, leads_ms, ".", color="tab:blue", ms=4)
+        ax.axhline(0, color="k", lw=1)
+        ax.set_ylabel("arrived before\nplay time [ms]")
+    axes[-1].set_xlabel("time [s] (clip clock)")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

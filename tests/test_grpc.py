@@ -397,9 +397,17 @@ def test_replay_cli_writes_midi_and_wav(server, tmp_path, capsys):
 
     from ibeat_grpc.replay import main
     rc = main(["--server", f"127.0.0.1:{server.port}", "--speed", "max", "--seed", "2",
-               "--out", str(tmp_path / "r.mid"), "--wav", str(tmp_path / "r.wav"), "--json"])
+               "--out", str(tmp_path / "r.mid"), "--wav", str(tmp_path / "r.wav"),
+               "--plot", str(tmp_path / "r.png"), "--wait-s", "5", "--json"])
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["status"] == "OK" and rep["frames_acknowledged"] == rep["frames_sent"] == 720
     assert rep["hits"] > 0 and rep["hit_lead_p1_ms"] is None  # no wall clock mapping at max
     assert (tmp_path / "r.mid").stat().st_size > 0 and (tmp_path / "r.wav").stat().st_size > 0
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_replay_says_when_no_server_comes_up(capsys):
+    from ibeat_grpc.replay import main
+    assert main(["--server", "127.0.0.1:9", "--wait-s", "0.3"]) == 2
+    assert "no server" in capsys.readouterr().err
