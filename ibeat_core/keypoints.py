@@ -17,6 +17,7 @@ Timestamps are float seconds in the sender's clock and must strictly increase.
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass
 
@@ -362,13 +363,25 @@ class BodyScaleTracker:
         self.reset()
 
     def reset(self):
-        self._window = deque(maxlen=self.config.scale_window_frames)
+        self._window = deque()
+        # The valid lengths of the window, kept sorted: the median is a lookup.
+        self._sorted = []
         self._last = np.nan
 
     def process_frame(self, torso: float) -> float:
         """Take one frame's torso length (NaN if unseen); return the current body scale."""
-        self._window.append(torso)
-        finite = [v for v in self._window if np.isfinite(v) and v > 0]
-        if finite:
-            self._last = float(np.median(finite))
+        torso = float(torso)
+        valid = np.isfinite(torso) and torso > 0
+        self._window.append(torso if valid else None)
+        if valid:
+            bisect.insort(self._sorted, torso)
+        if len(self._window) > self.config.scale_window_frames:
+            old = self._window.popleft()
+            if old is not None:
+                del self._sorted[bisect.bisect_left(self._sorted, old)]
+        n = len(self._sorted)
+        if n:
+            mid = n // 2
+            middle = self._sorted[mid - 1:mid + 1] if n % 2 == 0 else self._sorted[mid:mid + 1]
+            self._last = sum(middle) / len(middle)
         return self._last

@@ -17,6 +17,7 @@ Two modes share the same filter and normaliser definitions:
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass
 
@@ -210,11 +211,30 @@ class OffsetNormaliser:
         self.reset()
 
     def reset(self):
-        self._history = deque(maxlen=self.config.norm_window_frames)
+        self._history = deque()
+        # The window kept sorted, so a percentile is a lookup: np.percentile on
+        # the window every frame cost more than the network step.
+        self._sorted = []
 
     def process_frame(self, flux: float) -> float:
         """Take one flux value; return the offset in [0, 1]."""
+        flux = float(flux)
         self._history.append(flux)
-        norm = max(float(np.percentile(self._history, self.config.norm_percentile)),
+        bisect.insort(self._sorted, flux)
+        if len(self._history) > self.config.norm_window_frames:
+            old = self._history.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        norm = max(_sorted_percentile(self._sorted, self.config.norm_percentile),
                    self.config.norm_floor)
         return min(max(flux / norm, 0.0), 1.0)
+
+
+def _sorted_percentile(values: list, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) of an already sorted list."""
+    position = q / 100.0 * (len(values) - 1)
+    lo = int(position)
+    hi = min(lo + 1, len(values) - 1)
+    frac = position - lo
+    a, b = values[lo], values[hi]
+    # numpy's lerp, for bit-identical results with the offline normaliser.
+    return b - (b - a) * (1.0 - frac) if frac >= 0.5 else a + (b - a) * frac

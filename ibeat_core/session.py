@@ -321,14 +321,15 @@ class Session:
 
     def _track_joints(self, xy: np.ndarray, scale: float):
         """Per-joint deceleration of this frame [body lengths / s per frame], and the last position."""
+        seen = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
         speed = np.zeros(len(xy))
         if self._last_xy is not None and scale > 0:
-            step = np.linalg.norm(xy - self._last_xy, axis=1) / scale * self.config.rhythm.fps
-            speed = np.nan_to_num(step, nan=0.0)
+            d = xy - self._last_xy
+            step = np.hypot(d[:, 0], d[:, 1]) * (self.config.rhythm.fps / scale)
+            speed = np.where(np.isfinite(step), step, 0.0)
         self._decelerations.append(np.maximum(self._last_speed - speed, 0.0))
         self._last_speed = speed
         self._last_xy = xy
-        seen = np.all(np.isfinite(xy), axis=1)
         self._position[seen] = xy[seen]
 
     def _driver_joint(self, period_s: float) -> int:
