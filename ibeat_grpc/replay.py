@@ -237,6 +237,8 @@ def main(argv=None) -> int:
     parser.add_argument("--wait-s", type=float, default=0.0,
                         help="wait up to this long [s] for the server to come up")
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
+    parser.add_argument("--tls-ca", type=Path,
+                        help="connect with TLS, trusting this PEM certificate (e.g. self-signed)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -253,8 +255,11 @@ def main(argv=None) -> int:
                               genre=args.genre, seed=args.seed)
     if args.lead_ms is not None:
         config.lead_time_us = int(round(args.lead_ms * 1e3))
-    channel = (grpc.secure_channel(args.server, grpc.ssl_channel_credentials()) if args.tls
-               else grpc.insecure_channel(args.server))
+    if args.tls or args.tls_ca:
+        roots = args.tls_ca.read_bytes() if args.tls_ca else None
+        channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(roots))
+    else:
+        channel = grpc.insecure_channel(args.server)
     with channel:
         if args.wait_s > 0:
             try:

@@ -411,3 +411,28 @@ def test_replay_says_when_no_server_comes_up(capsys):
     from ibeat_grpc.replay import main
     assert main(["--server", "127.0.0.1:9", "--wait-s", "0.3"]) == 2
     assert "no server" in capsys.readouterr().err
+
+
+def test_tls_server_and_client(networks, tmp_path, capsys):
+    """A self-signed certificate for localhost: the replay client trusts it and streams."""
+    import json
+    import shutil
+    import subprocess
+
+    from ibeat_grpc.replay import main
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not available to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    running = start_server(0, networks=networks, tls_cert=cert, tls_key=key)
+    try:
+        rc = main(["--server", f"localhost:{running.port}", "--tls-ca", str(cert),
+                   "--speed", "max", "--json"])
+        rep = json.loads(capsys.readouterr().out)
+        assert rc == 0 and rep["status"] == "OK" and rep["hits"] > 0
+        # A plaintext client cannot talk to it.
+        assert main(["--server", f"localhost:{running.port}", "--speed", "max", "--json"]) == 1
+    finally:
+        running.stop(1)
