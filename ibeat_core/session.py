@@ -115,6 +115,10 @@ class SessionConfig:
         model; see :class:`~ibeat_core.drumgen.DrumGenConfig`).
     lead_s : float
         How long [s] before a beat its cue and first hits are emitted, > 0.
+    min_lead_s : float
+        A hit that could leave less than this long [s] before its play time
+        (a beat the tracker found late) is not sent: it would sound late. In
+        [0, lead_s); counted in :attr:`Session.late_hits_skipped`.
     idle_reset_beats : float
         Beats without a scheduled beat after which the drum generators restart.
     rhythm : RhythmConfig
@@ -130,6 +134,7 @@ class SessionConfig:
     temperature: float = 1.0
     genre_strength: float = 4.0
     lead_s: float = 0.1
+    min_lead_s: float = 0.02
     idle_reset_beats: float = 4.0
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     hmm: BeatHMMConfig | None = None
@@ -140,6 +145,8 @@ class SessionConfig:
         genre_index(self.genre)
         if not (np.isfinite(self.lead_s) and self.lead_s > 0):
             raise ParameterError(f"lead_s must be > 0 seconds, got {self.lead_s!r}")
+        if not (np.isfinite(self.min_lead_s) and 0 <= self.min_lead_s < self.lead_s):
+            raise ParameterError(f"min_lead_s must be in [0, lead_s), got {self.min_lead_s!r}")
         if not self.idle_reset_beats > 0:
             raise ParameterError(f"idle_reset_beats must be > 0, got {self.idle_reset_beats!r}")
         # Sampling settings are checked where they are used, once.
@@ -185,7 +192,8 @@ class BeatCue:
     index : int
         Beat number in the session, from 0.
     emitted_s : float
-        Client time [s] of the frame that produced it (``time_s - emitted_s`` is its lead).
+        Client time [s] of the newest input frame when it was committed
+        (``time_s - emitted_s`` is its lead; it can be <= 0 for a beat found late).
     feel : str
         The genre the beat's drums were asked for (drawn by the session for "any").
     """
@@ -219,7 +227,8 @@ class DrumHit:
     step : int
         16th within the beat, 0..3.
     emitted_s : float
-        Client time [s] of the frame that produced it.
+        Client time [s] of the newest input frame when it was emitted; ``time_s -
+        emitted_s`` is at least ``SessionConfig.min_lead_s``.
     joint : int
         COCO-17 index of the body joint that drove the beat: the one that stopped
         hardest during the last beat (for spatial audio and visual cues).
@@ -277,6 +286,9 @@ class Session:
         self._last_period_s = None
         self._n_beats = 0
         self._idle = False
+        self._now_s = -np.inf
+        #: Hits not sent because they could not leave ``min_lead_s`` before their play time.
+        self.late_hits_skipped = 0
 
     def _start_groove(self):
         """Fresh drum generators, and a feel drawn for "any"."""
@@ -309,7 +321,9 @@ class Session:
     def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
         """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
         out = []
-        for f, xy, scale in self._beats.process_frame_with_pose(timestamp_s, keypoints):
+        grid_frames = self._beats.process_frame_with_pose(timestamp_s, keypoints)
+        self._now_s = float(timestamp_s)
+        for f, xy, scale in grid_frames:
             env, self._style_state = self.networks.style.step(f.kinematic_offset,
                                                               self._style_state)
             if self._first_time_s is None:
@@ -357,23 +371,28 @@ class Session:
         self._n_beats += 1
         self._joint = self._driver_joint(period)
         self._last_beat_s, self._last_period_s, self._idle = beat_s, period, False
-        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, f.time_s,
+        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, self._now_s,
                           self.feel)]
         if self.config.mode == "mono":
             drum = self._mono.next_note()
             if drum >= 0:
                 last_beat = self._style_context(f, beat_s, period)[-STEPS_PER_BEAT:]
                 velocity = float(np.clip(last_beat.max(), _MONO_MIN_VELOCITY, 1.0))
-                events.append(self._hit(beat_s, drum, velocity, index, 0, f.time_s))
-            return events
-        hits = self._pattern.next_beat(self._style_context(f, beat_s, period))
-        step_s = period / STEPS_PER_BEAT
-        for step, drum in zip(*np.nonzero(hits)):
-            events.append(self._hit(beat_s + step * step_s, int(drum), float(hits[step, drum]),
-                                    index, int(step), f.time_s))
-        return events
+                events.append(self._hit(beat_s, drum, velocity, index, 0))
+        else:
+            hits = self._pattern.next_beat(self._style_context(f, beat_s, period))
+            step_s = period / STEPS_PER_BEAT
+            for step, drum in zip(*np.nonzero(hits)):
+                events.append(self._hit(beat_s + step * step_s, int(drum),
+                                        float(hits[step, drum]), index, int(step)))
+        on_time = [e for e in events if not isinstance(e, DrumHit)
+                   or e.time_s - self._now_s >= self.config.min_lead_s]
+        self.late_hits_skipped += len(events) - len(on_time)
+        return on_time
 
-    def _hit(self, time_s, drum, velocity, index, step, emitted_s) -> DrumHit:
+    def _hit(self, time_s, drum, velocity, index, step) -> DrumHit:
+        """A hit emitted now (the newest input frame's time) for beat ``index``."""
+        emitted_s = self._now_s
         x, y = self._position[self._joint]
         return DrumHit(float(time_s), int(drum), int(GM_EXPORT_PITCHES[drum]), float(velocity),
                        int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s),

@@ -5,6 +5,7 @@
     ibeat render [CLIP] -o out.mid [--wav out.wav] [--plot out.png] [--mode poly|mono] [--genre G]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
     ibeat evaluate tempo|beats|drums --data DIR [--out DIR] [--json]
+    ibeat bench [--sessions 1,8,32,64] [--duration-s S] [--data DIR] [--out DIR] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -132,6 +134,33 @@ def build_parser() -> argparse.ArgumentParser:
                         "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "bench", help="compute, gRPC latency and musical timing benchmarks",
+        description="Benchmark the real-time engine: per-stage compute per frame and per beat "
+                    "(one thread), latency, hit lead times and server memory through "
+                    "ibeat-server on loopback with concurrent real-time replay sessions, and "
+                    "(with --data) the timing of the generated on-beat hits against the offline "
+                    "visual beats of held-out clips. Progress goes to stderr, a markdown "
+                    "summary to stdout.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("--sessions", default="1,8,32,64",
+                   help="concurrent gRPC replay sessions per load level, comma-separated")
+    p.add_argument("--duration-s", type=float, default=20.0,
+                   help="seconds each replay session streams (30 fps, real time)")
+    p.add_argument("--per-process", type=int, default=8,
+                   help="replay sessions per client process")
+    p.add_argument("--compute-frames", type=int, default=None,
+                   help="grid frames timed in the compute section (default: every view of "
+                        "the bundled clip, 3240)")
+    p.add_argument("--sections", default="compute,grpc,timing",
+                   help="which sections to run (timing only with --data)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="data root laid out like shared/data: adds the musical timing on its "
+                        "held-out clips")
+    p.add_argument("--out", type=Path, help="also write performance.md and performance.json here")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=_cmd_bench)
     return parser
 
 
@@ -255,6 +284,46 @@ def _cmd_evaluate(args) -> int:
                          "(aistpp-keypoints2d-sample/, dance-with-melody/)")
     text = format_tempo_report(report)
     _write_report(args.out, "tempo", text, report)
+    print(json.dumps(report, indent=1) if args.json else text)
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from .bench import parse_sessions, run_bench
+
+    sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = set(sections) - {"compute", "grpc", "timing"}
+    if unknown:
+        raise IbeatError(f"unknown --sections {sorted(unknown)}; choose from compute, grpc, timing")
+    try:
+        sessions = parse_sessions(args.sessions) if "grpc" in sections else []
+    except ValueError as exc:
+        raise IbeatError(str(exc)) from None
+    if not args.duration_s > 0 or args.per_process < 1:
+        raise IbeatError("--duration-s must be > 0 and --per-process >= 1")
+    if args.compute_frames is not None and args.compute_frames < 1:
+        raise IbeatError("--compute-frames must be >= 1")
+    if args.data is not None:
+        _data_dir(args)
+    command = ["ibeat bench"]
+    if args.sections != "compute,grpc,timing":
+        command.append(f"--sections {args.sections}")
+    if "grpc" in sections:
+        command += [f"--sessions {args.sessions}", f"--duration-s {args.duration_s:g}"]
+        if args.per_process != 8:
+            command.append(f"--per-process {args.per_process}")
+    if args.compute_frames is not None:
+        command.append(f"--compute-frames {args.compute_frames}")
+    if args.data is not None:
+        command.append(f"--data {args.data}")
+    if args.out is not None:
+        command.append(f"--out {args.out}")
+    if Path(sys.argv[0]).name == "ibeat" and sys.argv[1:2] == ["bench"]:
+        command = ["ibeat", *(shlex.quote(a) for a in sys.argv[1:])]  # exactly as typed
+    text, report = run_bench(sections=sections, sessions=sessions, duration_s=args.duration_s,
+                             compute_frames=args.compute_frames, per_process=args.per_process,
+                             data_dir=args.data, command=" ".join(command))
+    _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0
 

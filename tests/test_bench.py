@@ -1,0 +1,68 @@
+"""``ibeat bench``: a tiny run of the compute and gRPC sections, and the helpers."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ibeat_io.bench import (STAGES, TARGETS, format_bench, loop_frames, nearest_distances,
+                            parse_sessions)
+from ibeat_io.cli import main
+
+
+def test_loop_frames_resamples_and_loops_without_a_jump(aist_clip):
+    t_us, kp = loop_frames(aist_clip.timestamps_s, aist_clip.keypoints, fps=30.0, duration_s=30.0)
+    assert len(t_us) == 900 and kp.shape == (900, 17, 3)
+    assert np.all(np.diff(t_us) > 0) and abs(np.diff(t_us).mean() - 1e6 / 30) < 1
+    assert np.isfinite(kp).all()
+    # Forwards then backwards: the frame after the clip's end is the one just before it.
+    n = (len(aist_clip.timestamps_s) + 1) // 2
+    assert np.array_equal(kp[n], kp[n - 2])
+
+
+def test_nearest_distances_and_session_counts():
+    assert nearest_distances([0.0, 1.4, 5.0], [1.0, 2.0]).round(3).tolist() == [1.0, 0.4, 3.0]
+    assert nearest_distances([1.0], []).size == 0
+    assert parse_sessions("1, 8,32") == [1, 8, 32]
+    for bad in ("", "0", "a,b"):
+        with pytest.raises(ValueError):
+            parse_sessions(bad)
+
+
+def test_bench_tiny_run_writes_the_report(capsys, tmp_path):
+    code = main(["bench", "--sections", "compute,grpc", "--compute-frames", "300",
+                 "--sessions", "1", "--duration-s", "2", "--out", str(tmp_path), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0
+    report = json.loads(captured.out)
+    assert "[bench]" in captured.err  # progress on stderr
+    c = report["compute"]
+    assert c["grid_frames"] == 300 and c["push"]["n"] == 300
+    assert set(c["stages"]) == set(STAGES)
+    for s in (*c["stages"].values(), c["push"]):
+        assert 0 < s["median_ms"] <= s["p99_ms"] < 100
+    # The stages add up to about the whole push (timers cost a little).
+    total = sum(s["mean_ms"] for s in c["stages"].values())
+    assert 0.5 * c["push"]["mean_ms"] < total < 2.0 * c["push"]["mean_ms"]
+    assert c["beats"] >= 1 and c["generation"]["median_ms"] > 0
+    assert c["generation_parts"]["drumgen_calls_per_beat"] == 2.0  # guidance: two runs
+    assert c["targets"]["beat_generation_ms"]["target"] == TARGETS["beat_generation_ms"]
+
+    (level,) = report["grpc"]["levels"]
+    assert level["sessions"] == 1 and level["statuses"] == {"OK": 1}
+    assert level["frames_sent"] == level["frames_acknowledged"] == level["frames_expected"] == 60
+    assert 0 < level["server_latency_ms"]["p50_median_session"] < 1000
+    assert 50 < level["server_rss_mb"]["peak_sampled"] < 2000
+    assert "server_p99_ms_1_sessions" in report["grpc"]["targets"]
+
+    md = (tmp_path / "performance.md").read_text()
+    assert md == format_bench(report)
+    assert "`ibeat bench --sections compute,grpc --sessions 1 --duration-s 2 --compute-frames 300" in md
+    assert json.loads((tmp_path / "performance.json").read_text())["command"] == report["command"]
+
+
+def test_bench_rejects_bad_options(capsys):
+    assert main(["bench", "--sessions", "0"]) == 2
+    assert main(["bench", "--sections", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert "--sessions" in err and "unknown --sections" in err
