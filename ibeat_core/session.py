@@ -46,7 +46,7 @@ import numpy as np
 
 from .beat_hmm import BeatHMMConfig
 from .beat_tracking import BeatFrame, BeatNetwork, OnlineBeatTracker
-from .drumgen import DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
+from .drumgen import CONTEXT_BEATS, DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
 from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT,
                     genre_index, velocity_to_midi)
 from .errors import ParameterError
@@ -60,8 +60,6 @@ __all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame",
 
 #: Drum generation modes: DrumGenNet's polyphonic patterns, or one note per beat.
 MODES = ("poly", "mono")
-#: Beat intervals of style context DrumGenNet reads.
-CONTEXT_BEATS = 3
 # Seeds the feel drawn for "any" apart from the drum sampling of the same seed.
 _FEEL_STREAM = 1
 #: The lowest velocity [0, 1] of a Mono note, so a soft beat still sounds.
@@ -353,7 +351,7 @@ class Session:
         return int(np.argmax(np.sum(recent, axis=0))) if recent else 0
 
     def _events_after(self, f: BeatFrame) -> list:
-
+        """The beat cue and hits this grid frame commits to, if any."""
         period = 60.0 / f.tempo_bpm
         if (self._last_period_s is not None and not self._idle
                 and f.time_s - self._last_beat_s > self.config.idle_reset_beats * self._last_period_s):
