@@ -6,6 +6,11 @@ runs the standard ``grpc.health.v1.Health`` service (``""`` and
 ``"ibeat.v1.Ibeat"`` report SERVING until shutdown) and server reflection, so
 ``grpcurl -plaintext localhost:50051 list`` works.
 
+The server is a ``grpc.aio`` server: one asyncio event loop serves every
+stream (see :mod:`ibeat_grpc.servicer`). :func:`start_server` runs that loop in
+a background thread owned by the returned :class:`RunningServer`, so it can be
+used from synchronous code (tests, ``ibeat-server``'s main thread).
+
 Shutdown (SIGINT, SIGTERM or :meth:`RunningServer.stop`): health turns
 NOT_SERVING, new streams get UNAVAILABLE, every open stream gets its last
 SessionStats and ends with UNAVAILABLE "server is shutting down", then
@@ -15,12 +20,12 @@ SessionStats and ends with UNAVAILABLE "server is shutting down", then
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
 import threading
-from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -40,30 +45,64 @@ DEFAULT_MAX_SESSIONS = 64
 #: Seconds in-flight RPCs get to finish on shutdown.
 SHUTDOWN_GRACE_S = 5.0
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Ibeat"].full_name  # "ibeat.v1.Ibeat"
-# Worker threads beyond one per stream, for GetInfo, health and reflection.
-_SPARE_WORKERS = 8
 
 log = logging.getLogger("ibeat_grpc")
 
 
 @dataclass
 class RunningServer:
-    """A started server: ``port`` is the bound port (useful with ``port=0``)."""
+    """A started server: ``port`` is the bound port (useful with ``port=0``).
 
-    server: grpc.Server
+    The ``grpc.aio`` server lives on ``loop``, run by a background thread; the
+    methods here are synchronous and may be called from any other thread.
+    """
+
+    server: grpc.aio.Server
     port: int
     servicer: IbeatServicer
-    health: health.HealthServicer
+    health: health.aio.HealthServicer
     address: str
+    loop: asyncio.AbstractEventLoop = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+    _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _stopped: bool = field(default=False, repr=False)
 
     def stop(self, grace_s: float = SHUTDOWN_GRACE_S):
-        """Graceful stop: end open streams cleanly, then ``server.stop(grace_s)``; blocks until done."""
-        self.health.enter_graceful_shutdown()
+        """Graceful stop: end open streams cleanly, then ``server.stop(grace_s)``; blocks until done.
+
+        Stops the loop thread too; calling it again does nothing.
+        """
+        with self._stop_lock:
+            if not self._stopped:
+                self._stopped = True
+                try:
+                    asyncio.run_coroutine_threadsafe(self._shutdown(grace_s), self.loop).result()
+                finally:
+                    self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+
+    async def _shutdown(self, grace_s: float):
+        await self.health.enter_graceful_shutdown()
         self.servicer.shutdown()
-        self.server.stop(grace_s).wait()
+        await self.server.stop(grace_s)
 
     def wait(self):
-        self.server.wait_for_termination()
+        """Block until the server has stopped (:meth:`stop` from another thread)."""
+        self.thread.join()
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop):
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
@@ -84,6 +123,11 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         PEM certificate chain and private key: serve TLS instead of plaintext.
     outbox_size, max_gap_us, stats_interval_us : int
         Per-stream limits, see :mod:`ibeat_grpc.servicer`.
+
+    Raises
+    ------
+    OSError
+        The address could not be bound.
     """
     if networks is None:
         from ibeat_models import load_networks
@@ -92,31 +136,47 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
-    servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
-                             max_gap_us=max_gap_us, stats_interval_us=stats_interval_us)
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_sessions + _SPARE_WORKERS,
-                                   thread_name_prefix="ibeat-grpc"),
-        options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                 ("grpc.so_reuseport", 0)])
-    pb_grpc.add_IbeatServicer_to_server(servicer, server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", SERVICE_NAME):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    address = f"{host}:{port}"
+    creds = None
     if tls_cert is not None:
         creds = grpc.ssl_server_credentials(
             [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
-        bound = server.add_secure_port(address, creds)
-    else:
-        bound = server.add_insecure_port(address)
-    if bound == 0:
-        raise OSError(f"could not bind {address}")
-    server.start()
-    return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}")
+    servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
+                             max_gap_us=max_gap_us, stats_interval_us=stats_interval_us)
+    address = f"{host}:{port}"
+
+    async def build():
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                                          ("grpc.so_reuseport", 0)])
+        pb_grpc.add_IbeatServicer_to_server(servicer, server)
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        for name in ("", SERVICE_NAME):
+            await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        try:
+            if creds is not None:
+                bound = server.add_secure_port(address, creds)
+            else:
+                bound = server.add_insecure_port(address)
+        except RuntimeError as e:  # grpc.aio raises where grpc returned 0
+            raise OSError(f"could not bind {address}: {e}") from None
+        if bound == 0:
+            raise OSError(f"could not bind {address}")
+        await server.start()
+        return server, bound, health_servicer
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=_run_loop, args=(loop,), name="ibeat-grpc-loop", daemon=True)
+    thread.start()
+    try:
+        server, bound, health_servicer = asyncio.run_coroutine_threadsafe(build(), loop).result()
+    except BaseException:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        raise
+    return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}", loop,
+                         thread)
 
 
 def main(argv=None) -> int:

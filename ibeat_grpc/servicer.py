@@ -3,15 +3,19 @@
 Layout after grpc's route_guide example: pure helpers at module level
 (config and frame checks, core events -> wire messages), a per-stream
 :class:`StreamPipeline` (no threads or sockets: messages in, messages out), a
-bounded :class:`Outbox`, and a thin :class:`IbeatServicer`.
+bounded :class:`Outbox`, and a thin :class:`IbeatServicer` for ``grpc.aio``.
 
-Threads of one stream: gRPC's handler thread sends what the :class:`Outbox`
-holds; a reader thread takes client messages, runs the engine and fills the
-outbox. The engine never waits for the client: when the outbox is full (the
-client stopped reading), the oldest queued SessionStats is dropped first, then
-the oldest event, and the drops are counted in the next SessionStats. A
-cancellation callback (``context.add_callback``) closes the stream's state
-when the client leaves, whatever the reason.
+One asyncio event loop serves every stream; there are no per-stream threads.
+Each stream has two coroutines: the ``Session`` handler sends what the
+:class:`Outbox` holds (``await context.write``), and a reader task takes client
+messages (``await context.read``), runs the engine inline on the loop (a frame
+is short and CPU-bound) and fills the outbox. The engine never waits for the
+client: when the outbox is full (the client stopped reading and gRPC's flow
+control holds the writer), the oldest queued SessionStats is dropped first,
+then the oldest event, and the drops are counted in the next SessionStats.
+When the client leaves, whatever the reason, gRPC cancels the handler and its
+``finally`` cancels the reader and frees the session. Everything here but the
+pure helpers runs on the loop's thread only, so nothing needs a lock.
 
 Clocks: the wire carries integer microseconds in the client's clock. The core
 runs in float seconds from the stream's origin, the first frame's timestamp
@@ -22,13 +26,13 @@ and ``time_us = origin_us + round(time_s * 1e6)``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import grpc
@@ -189,7 +193,8 @@ class Outbox:
 
     When full, the oldest SessionStats is dropped first; a new SessionStats
     with no older one queued is dropped itself; otherwise the oldest event goes.
-    ``final`` messages (:meth:`finish`) are always kept.
+    ``final`` messages (:meth:`finish`) are always kept. Not thread-safe: used
+    from one event loop; :meth:`wait` is the only coroutine.
 
     Examples
     --------
@@ -200,12 +205,10 @@ class Outbox:
     (1, 0, 2)
     """
 
-    _END = object()
-
     def __init__(self, capacity: int = OUTBOX_SIZE):
         self.capacity = int(capacity)
         self._items: deque = deque()  # (message, is_stats)
-        self._cond = threading.Condition()
+        self._ready = asyncio.Event()  # set when an item or the end is queued
         self._status: StreamError | None = None
         self._ended = False
         self.events_dropped = 0
@@ -215,45 +218,46 @@ class Outbox:
         return len(self._items)
 
     def put(self, message, *, is_stats: bool = False):
-        with self._cond:
-            if self._ended:
+        if self._ended:
+            return
+        if len(self._items) >= self.capacity:
+            i = next((k for k, (_, s) in enumerate(self._items) if s), None)
+            if i is not None:
+                del self._items[i]
+                self.stats_dropped += 1
+            elif is_stats:
+                self.stats_dropped += 1
                 return
-            if len(self._items) >= self.capacity:
-                i = next((k for k, (_, s) in enumerate(self._items) if s), None)
-                if i is not None:
-                    del self._items[i]
-                    self.stats_dropped += 1
-                elif is_stats:
-                    self.stats_dropped += 1
-                    return
-                else:
-                    self._items.popleft()
-                    self.events_dropped += 1
-            self._items.append((message, is_stats))
-            self._cond.notify()
+            else:
+                self._items.popleft()
+                self.events_dropped += 1
+        self._items.append((message, is_stats))
+        self._ready.set()
 
     def finish(self, messages=(), status: StreamError | None = None):
         """Queue the last ``messages`` (never dropped), then the end of the stream (with ``status``)."""
-        with self._cond:
-            if self._ended:
-                return
-            self._items.extend((m, False) for m in messages)
-            self._status = status
-            self._ended = True
-            self._cond.notify()
+        if self._ended:
+            return
+        self._items.extend((m, False) for m in messages)
+        self._status = status
+        self._ended = True
+        self._ready.set()
 
-    def get(self, timeout: float):
-        """The next message; None after ``timeout`` [s]; raise StopIteration / StreamError at the end."""
-        with self._cond:
-            if not self._items and not self._ended:
-                self._cond.wait(timeout)
-            if self._items:
-                return self._items.popleft()[0]
-            if self._ended:
-                if self._status is not None:
-                    raise self._status
-                raise StopIteration
-            return None
+    def get(self):
+        """The next message, None when there is none yet; raise StopIteration / StreamError at the end."""
+        if self._items:
+            return self._items.popleft()[0]
+        if self._ended:
+            if self._status is not None:
+                raise self._status
+            raise StopIteration
+        return None
+
+    async def wait(self):
+        """Return once a message or the end is queued."""
+        while not self._items and not self._ended:
+            self._ready.clear()
+            await self._ready.wait()
 
 
 class StreamPipeline:
@@ -401,50 +405,48 @@ def hit_message(hit: DrumHit, *, origin_us: int, beat_index: int) -> pb.DrumHit:
                       joint_y=float(hit.joint_y))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Stream:
     session_id: str
     outbox: Outbox
-    closed: threading.Event
-    lock: threading.Lock = field(default_factory=threading.Lock)  # held while a frame runs
+    closed: bool = False  # set on shutdown: the reader takes no more frames
 
 
 class SessionRegistry:
-    """Open streams, at most ``max_sessions``; refuses new ones once shutting down."""
+    """Open streams, at most ``max_sessions``; refuses new ones once shutting down.
+
+    Used from the server's event loop only (reading :attr:`active` from another
+    thread is fine).
+    """
 
     def __init__(self, max_sessions: int):
         self.max_sessions = int(max_sessions)
-        self._lock = threading.Lock()
         self._streams: dict[str, _Stream] = {}
         self.shutting_down = False
 
     @property
     def active(self) -> int:
-        with self._lock:
-            return len(self._streams)
+        return len(self._streams)
 
     def open(self, outbox_size: int) -> _Stream:
-        with self._lock:
-            if self.shutting_down:
-                raise StreamError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
-            if len(self._streams) >= self.max_sessions:
-                raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"server at its limit of {self.max_sessions} sessions; retry later")
-            stream = _Stream(uuid.uuid4().hex[:16], Outbox(outbox_size), threading.Event())
-            self._streams[stream.session_id] = stream
-            return stream
+        if self.shutting_down:
+            raise StreamError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+        if len(self._streams) >= self.max_sessions:
+            raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              f"server at its limit of {self.max_sessions} sessions; retry later")
+        stream = _Stream(uuid.uuid4().hex[:16], Outbox(outbox_size))
+        self._streams[stream.session_id] = stream
+        return stream
 
     def release(self, stream: _Stream):
-        stream.closed.set()
+        stream.closed = True
         stream.outbox.finish()
-        with self._lock:
-            self._streams.pop(stream.session_id, None)
+        self._streams.pop(stream.session_id, None)
 
     def shutdown(self) -> list[_Stream]:
         """Refuse new streams; return the open ones."""
-        with self._lock:
-            self.shutting_down = True
-            return list(self._streams.values())
+        self.shutting_down = True
+        return list(self._streams.values())
 
 
 class IbeatServicer(pb_grpc.IbeatServicer):
@@ -472,7 +474,7 @@ class IbeatServicer(pb_grpc.IbeatServicer):
     def active_sessions(self) -> int:
         return self.registry.active
 
-    def GetInfo(self, request, context):
+    async def GetInfo(self, request, context):
         return pb.ServerInfo(
             server_version=_server_version(), protocol=PROTOCOL, model_versions=model_versions(),
             internal_rate_hz=FPS, genres=list(GENRES), drum_classes=list(DRUM_CLASSES),
@@ -480,63 +482,69 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             max_sessions=self.registry.max_sessions, max_message_bytes=MAX_MESSAGE_BYTES,
             max_gap_us=self.max_gap_us, default_lead_time_us=int(round(_DEFAULT.lead_s * 1e6)))
 
-    def Session(self, request_iterator, context):
+    async def Session(self, request_iterator, context):
         try:
             stream = self.registry.open(self.outbox_size)
         except StreamError as e:
-            context.abort(e.code, e.message)
-        # Runs on every end of the RPC: completion, error, client gone, server stop.
-        context.add_callback(lambda: self.registry.release(stream))
+            await context.abort(e.code, e.message)
+        outbox = stream.outbox
         pipeline = StreamPipeline(
             self.networks, session_id=stream.session_id, max_gap_us=self.max_gap_us,
             stats_interval_us=self.stats_interval_us,
-            dropped=lambda: (stream.outbox.events_dropped, stream.outbox.stats_dropped))
+            dropped=lambda: (outbox.events_dropped, outbox.stats_dropped))
         log.info("session %s opened by %s", stream.session_id, context.peer())
-        reader = threading.Thread(target=_read, args=(pipeline, stream, request_iterator),
-                                  name=f"ibeat-session-{stream.session_id}", daemon=True)
-        reader.start()
+        reader = asyncio.get_running_loop().create_task(
+            _read(pipeline, stream, context), name=f"ibeat-session-{stream.session_id}")
+        # This coroutine is the writer; gRPC cancels it on every abnormal end of the RPC
+        # (client gone, deadline, server stop), and the finally frees the session.
         try:
-            while not stream.closed.is_set():
+            while True:
                 try:
-                    message = stream.outbox.get(timeout=0.5)
+                    message = outbox.get()
                 except StopIteration:
                     return
                 except StreamError as e:
                     log.info("session %s ended: %s %s", stream.session_id, e.code.name, e.message)
                     if e.code == grpc.StatusCode.UNAVAILABLE and pipeline.session is not None:
-                        with stream.lock:  # the reader may be mid-frame
-                            final = pipeline.stats(final=True)
-                        yield final
-                    context.abort(e.code, e.message)
-                if message is not None:
-                    yield message
+                        await context.write(pipeline.stats(final=True))
+                    await context.abort(e.code, e.message)
+                if message is None:
+                    await outbox.wait()
+                else:
+                    await context.write(message)
         finally:
+            reader.cancel()
             self.registry.release(stream)
             log.info("session %s closed (%d frames)", stream.session_id, pipeline.frames_processed)
 
     def shutdown(self):
-        """End every open stream: its last stats, then UNAVAILABLE; refuse new ones."""
+        """End every open stream: its last stats, then UNAVAILABLE; refuse new ones.
+
+        Call on the server's event loop.
+        """
         for stream in self.registry.shutdown():
-            stream.closed.set()  # the reader stops taking frames
+            stream.closed = True  # the reader stops taking frames
             stream.outbox.finish(status=StreamError(grpc.StatusCode.UNAVAILABLE,
                                                     "server is shutting down"))
 
 
-def _read(pipeline: StreamPipeline, stream: _Stream, request_iterator):
-    """Reader thread of one stream: client messages -> engine -> outbox."""
+async def _read(pipeline: StreamPipeline, stream: _Stream, context):
+    """Reader task of one stream: client messages -> engine (inline, on the loop) -> outbox."""
     outbox = stream.outbox
     try:
-        for request in request_iterator:
-            if stream.closed.is_set():
-                return
+        while True:
+            request = await context.read()
+            if request is grpc.aio.EOF or stream.closed:
+                break
             t0 = time.perf_counter()
-            with stream.lock:
-                messages = pipeline.handle(request)
-                for m in messages:
-                    outbox.put(m, is_stats=m.HasField("stats"))
-                if request.HasField("frame"):
-                    pipeline.record_latency((time.perf_counter() - t0) * 1e6)
-        if pipeline.session is None:
+            messages = pipeline.handle(request)
+            for m in messages:
+                outbox.put(m, is_stats=m.HasField("stats"))
+            if request.HasField("frame"):
+                pipeline.record_latency((time.perf_counter() - t0) * 1e6)
+        if stream.closed:
+            outbox.finish()
+        elif pipeline.session is None:
             outbox.finish(status=StreamError(grpc.StatusCode.FAILED_PRECONDITION,
                                              "stream closed before a config was sent"))
         else:
@@ -544,8 +552,8 @@ def _read(pipeline: StreamPipeline, stream: _Stream, request_iterator):
     except StreamError as e:
         outbox.finish([pipeline.stats(final=True)] if pipeline.session is not None else [],
                       status=e)
-    except Exception as e:  # the client went away (RpcError) or a bug: never the server's end
-        if stream.closed.is_set() or isinstance(e, grpc.RpcError):
+    except Exception as e:  # the client went away (RPC over) or a bug: never the server's end
+        if stream.closed or isinstance(e, (grpc.RpcError, grpc.aio.BaseError)):
             outbox.finish()
         else:
             log.exception("session %s: internal error", stream.session_id)

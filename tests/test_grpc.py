@@ -330,13 +330,13 @@ def test_outbox_drops_stats_first_then_oldest_events():
     box.put("e4")          # full, no stats: the oldest event goes
     assert (box.stats_dropped, box.events_dropped) == (2, 1)
     box.finish(["final"])  # never dropped
-    assert [box.get(0) for _ in range(4)] == ["e2", "e3", "e4", "final"]
+    assert [box.get() for _ in range(4)] == ["e2", "e3", "e4", "final"]
     with pytest.raises(StopIteration):
-        box.get(0)
+        box.get()
     failed = Outbox(1)
     failed.finish(status=StreamError(grpc.StatusCode.INVALID_ARGUMENT, "bad"))
     with pytest.raises(StreamError):
-        failed.get(0)
+        failed.get()
 
 
 def test_slow_reader_never_blocks_the_engine(networks, frames):
