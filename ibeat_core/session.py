@@ -55,15 +55,16 @@ from .rhythm import RhythmConfig
 from .skeleton import N_JOINTS
 from .style import StyleCalibration, beat_style
 
-__all__ = ["MODES", "StyleNetwork", "Networks", "SessionConfig", "SessionFrame", "BeatCue",
-           "DrumHit", "Session", "SessionResult", "run_session", "hits_on_beat_grid"]
+__all__ = ["MODES", "MONO_MIN_VELOCITY", "StyleNetwork", "Networks", "SessionConfig",
+           "SessionFrame", "BeatCue", "DrumHit", "Session", "SessionResult", "run_session",
+           "hits_on_beat_grid"]
 
 #: Drum generation modes: DrumGenNet's polyphonic patterns, or one note per beat.
 MODES = ("poly", "mono")
 # Seeds the feel drawn for "any" apart from the drum sampling of the same seed.
 _FEEL_STREAM = 1
 #: The lowest velocity [0, 1] of a Mono note, so a soft beat still sounds.
-_MONO_MIN_VELOCITY = 0.3
+MONO_MIN_VELOCITY = 0.3
 
 
 class StyleNetwork(Protocol):
@@ -332,7 +333,7 @@ class Session:
         return out
 
     def _track_joints(self, xy: np.ndarray, scale: float):
-        """Per-joint deceleration of this frame [body lengths / s per frame], and the last position."""
+        """This frame's per-joint deceleration [body lengths / s per frame]; last positions."""
         seen = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
         speed = np.zeros(len(xy))
         if self._last_xy is not None and scale > 0:
@@ -354,7 +355,8 @@ class Session:
         """The beat cue and hits this grid frame commits to, if any."""
         period = 60.0 / f.tempo_bpm
         if (self._last_period_s is not None and not self._idle
-                and f.time_s - self._last_beat_s > self.config.idle_reset_beats * self._last_period_s):
+                and f.time_s - self._last_beat_s
+                > self.config.idle_reset_beats * self._last_period_s):
             self._start_groove()
             self._idle = True
         confident = f.confidence >= self._beats.hmm.min_confidence
@@ -375,7 +377,7 @@ class Session:
             drum = self._mono.next_note()
             if drum >= 0:
                 last_beat = self._style_context(f, beat_s, period)[-STEPS_PER_BEAT:]
-                velocity = float(np.clip(last_beat.max(), _MONO_MIN_VELOCITY, 1.0))
+                velocity = float(np.clip(last_beat.max(), MONO_MIN_VELOCITY, 1.0))
                 events.append(self._hit(beat_s, drum, velocity, index, 0))
         else:
             hits = self._pattern.next_beat(self._style_context(f, beat_s, period))

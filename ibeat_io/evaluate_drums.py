@@ -32,7 +32,8 @@ from ibeat_core.drum_metrics import (WINDOW_BEATS, VoronoiBins, frechet_distance
                                      hit_statistics, pattern_windows)
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_core.mono import MonoNoteGenerator
-from ibeat_core.session import SessionConfig, hits_on_beat_grid, run_session
+from ibeat_core.session import (MONO_MIN_VELOCITY, SessionConfig, hits_on_beat_grid,
+                                run_session)
 
 from .groove import load_groove_file, load_info
 
@@ -47,8 +48,6 @@ _SESSION_METHODS = {"Mono": {"mode": "mono"}, "Poly (ours)": {"mode": "poly"},
                     "Poly, unconditional feel": {"mode": "poly", "genre_strength": 0.0}}
 #: Random equal-size subsets each method's FID and NDB are averaged over.
 N_SUBSETS = 10
-#: Minimum velocity of a rule-based Mono note (as in the engine's Mono mode).
-_MONO_MIN_VELOCITY = 0.3
 
 
 def _gmd(groove_root, split, progress):
@@ -103,7 +102,7 @@ def _rule_based_mono(example, mono_network, seed):
     for k, i in enumerate(idx):
         drum = mono.next_note()
         if drum >= 0:
-            grid[STEPS_PER_BEAT * k, drum] = max(rhythm.offsets[i], _MONO_MIN_VELOCITY)
+            grid[STEPS_PER_BEAT * k, drum] = max(rhythm.offsets[i], MONO_MIN_VELOCITY)
     return grid
 
 
