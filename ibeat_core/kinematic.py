@@ -22,7 +22,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from .errors import ParameterError
 from .keypoints import FPS
@@ -71,8 +70,23 @@ class KinematicConfig:
 
 
 def lowpass_coefficients(config: KinematicConfig):
-    """Butterworth ``(b, a)`` of order 2 at ``config.lowpass_hz``."""
-    return signal.butter(2, config.lowpass_hz, btype="low", fs=config.fps)
+    """Butterworth ``(b, a)`` of order 2 at ``config.lowpass_hz``, as ``scipy.signal.butter`` gives.
+
+    The closed form of the bilinear transform with pre-warping, written out so
+    that the streaming engine never imports scipy.signal (about 70 MB in every
+    server process).
+
+    Examples
+    --------
+    >>> b, a = lowpass_coefficients(KinematicConfig())
+    >>> b.round(5).tolist(), a.round(5).tolist()
+    ([0.20657, 0.41314, 0.20657], [1.0, -0.36953, 0.19582])
+    """
+    k = np.tan(np.pi * config.lowpass_hz / config.fps)
+    norm = 1.0 / (1.0 + np.sqrt(2.0) * k + k * k)
+    b = np.array([1.0, 2.0, 1.0]) * (k * k * norm)
+    a = np.array([1.0, 2.0 * (k * k - 1.0) * norm, (1.0 - np.sqrt(2.0) * k + k * k) * norm])
+    return b, a
 
 
 def _flux(filtered):
@@ -104,8 +118,12 @@ def deceleration_flux(directogram, *, config: KinematicConfig = KinematicConfig(
         return np.zeros(len(d))
     b, a = lowpass_coefficients(config)
     if causal:
+        from scipy import signal  # offline only: the streaming path needs no scipy.signal
+
         return _flux(signal.lfilter(b, a, d, axis=0))
     padlen = min(len(d) - 1, 3 * max(len(a), len(b)))
+    from scipy import signal
+
     return _flux(signal.filtfilt(b, a, d, axis=0, padlen=padlen))
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from .errors import ParameterError
 from .keypoints import FPS
@@ -119,6 +118,8 @@ def detrend(x, *, config: TempoConfig = TempoConfig()) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if len(x) == 0:
         return x
+    from scipy.ndimage import uniform_filter1d  # lazily: the streaming engine never detrends
+
     size = max(1, int(round(60.0 / config.min_bpm * config.fps)))
     return x - uniform_filter1d(x, size, mode="nearest")
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import signal
 import sys
 import threading
@@ -108,7 +109,8 @@ def _run_loop(loop: asyncio.AbstractEventLoop):
 def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  max_sessions: int = DEFAULT_MAX_SESSIONS, tls_cert=None, tls_key=None,
                  outbox_size: int = OUTBOX_SIZE, max_gap_us: int = MAX_GAP_US,
-                 stats_interval_us: int = STATS_INTERVAL_US) -> RunningServer:
+                 stats_interval_us: int = STATS_INTERVAL_US,
+                 reuse_port: bool = False) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -123,6 +125,9 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         PEM certificate chain and private key: serve TLS instead of plaintext.
     outbox_size, max_gap_us, stats_interval_us : int
         Per-stream limits, see :mod:`ibeat_grpc.servicer`.
+    reuse_port : bool
+        Share the port with other server processes (SO_REUSEPORT): the kernel
+        spreads new connections over them (``ibeat-server --workers``).
 
     Raises
     ------
@@ -146,7 +151,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
 
     async def build():
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                                          ("grpc.so_reuseport", 0)])
+                                          ("grpc.so_reuseport", int(reuse_port))])
         pb_grpc.add_IbeatServicer_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -187,7 +192,11 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
-                        help="concurrent Session streams; more get RESOURCE_EXHAUSTED")
+                        help="concurrent Session streams per worker process; more get "
+                             "RESOURCE_EXHAUSTED")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes sharing the port (one Python process uses "
+                             "about one core; the kernel spreads connections over them)")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
@@ -195,10 +204,35 @@ def main(argv=None) -> int:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    if args.workers > 1 and args.port == 0:
+        parser.error("--workers > 1 needs a fixed --port to share")
+    if args.workers == 1:
+        return _serve(args, reuse_port=False)
+    # Worker 0 is this process; the others are spawned (not forked: the gRPC
+    # core and onnxruntime are not fork-safe) and stopped with it.
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_serve, args=(args,), kwargs={"reuse_port": True, "worker": i},
+                           name=f"ibeat-server-{i}") for i in range(1, args.workers)]
+    for w in workers:
+        w.start()
+    code = _serve(args, reuse_port=True, worker=0)
+    for w in workers:
+        if w.is_alive():
+            w.terminate()   # SIGTERM: the worker's own graceful stop
+        w.join()
+    return code or max((w.exitcode or 0) for w in workers)
+
+
+def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
+    """Run one server process until SIGINT/SIGTERM, then stop it gracefully."""
+    logging.basicConfig(level=args.log_level,
+                        format=f"%(asctime)s %(levelname)s %(name)s[{worker}]: %(message)s")
     try:
         running = start_server(args.port, host=args.host, max_sessions=args.max_sessions,
-                               tls_cert=args.tls_cert, tls_key=args.tls_key)
+                               tls_cert=args.tls_cert, tls_key=args.tls_key,
+                               reuse_port=reuse_port)
     except (OSError, ValueError) as e:
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2

@@ -326,6 +326,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's worker processes)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        try:
+            for task in os.listdir(f"/proc/{pids[i]}/task"):
+                with open(f"/proc/{pids[i]}/task/{task}/children") as f:
+                    pids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        i += 1
+    return pids
+
+
+def _tree_status(pid: int) -> dict:
+    """VmRSS, VmHWM [kB] summed over the process tree (an upper bound: shared pages count twice)."""
+    out = {}
+    for p in _tree(pid):
+        for key, value in _proc_status(p).items():
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def _tree_cpu_s(pid: int) -> float | None:
+    values = [_proc_cpu_s(p) for p in _tree(pid)]
+    return sum(v for v in values if v is not None) if values[0] is not None else None
+
+
 def _proc_status(pid: int) -> dict:
     out = {}
     try:
@@ -357,7 +385,7 @@ class _RssSampler(threading.Thread):
 
     def run(self):
         while not self._stop_event.is_set():
-            rss = _proc_status(self.pid).get("VmRSS")
+            rss = _tree_status(self.pid).get("VmRSS")
             if rss is not None:
                 self.samples.append(rss)
             self._stop_event.wait(self.interval_s)
@@ -367,7 +395,7 @@ class _RssSampler(threading.Thread):
         self.join()
 
 
-def _start_server(max_sessions: int):
+def _start_server(max_sessions: int, workers: int = 1):
     import grpc
 
     from ibeat_grpc.v1 import ibeat_pb2 as pb
@@ -375,7 +403,8 @@ def _start_server(max_sessions: int):
 
     port = _free_port()
     cmd = [sys.executable, "-m", "ibeat_grpc.server", "--host", "127.0.0.1", "--port", str(port),
-           "--max-sessions", str(max_sessions), "--log-level", "WARNING", "--grace", "2"]
+           "--max-sessions", str(max_sessions), "--workers", str(workers),
+           "--log-level", "WARNING", "--grace", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -491,16 +520,17 @@ def _session_result(r) -> dict:
 
 
 def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=None,
-              progress: bool = True) -> dict:
+              workers: int = 1, progress: bool = True) -> dict:
     """N concurrent real-time sessions against a fresh server; pooled measurements."""
     from .clips import bundled_clip_path
 
     path = Path(clip) if clip is not None else bundled_clip_path()
     n_views = _n_views(path)
-    proc, target, server_cmd = _start_server(max(n, 1))
+    proc, target, server_cmd = _start_server(max(n, 1), workers)
     clients = []
     try:
-        idle = _proc_status(proc.pid)
+        time.sleep(1.0)  # the other workers finish loading
+        idle = _tree_status(proc.pid)
         sessions = [{"view": k % n_views, "seed": k, "delay_s": k / n / fps} for k in range(n)]
         groups = [sessions[i:i + per_process] for i in range(0, n, per_process)]
         for g in groups:
@@ -515,7 +545,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
                 raise RuntimeError("a bench client failed to start")
         sampler = _RssSampler(proc.pid)
         sampler.start()
-        cpu0, wall0 = _proc_cpu_s(proc.pid), time.monotonic()
+        cpu0, wall0 = _tree_cpu_s(proc.pid), time.monotonic()
         go = time.time() + 0.5
         for c in clients:
             c.stdin.write(f"go {go}\n")
@@ -532,9 +562,9 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
             results += answer["sessions"]
             client_cpu_s += answer["cpu_s"]
         wall = time.monotonic() - wall0
-        cpu1 = _proc_cpu_s(proc.pid)
+        cpu1 = _tree_cpu_s(proc.pid)
         sampler.stop()
-        end = _proc_status(proc.pid)
+        end = _tree_status(proc.pid)
     finally:
         for c in clients:
             if c.poll() is None:
@@ -594,12 +624,12 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
 
 
 def bench_grpc(sessions=(1, 8, 32, 64), *, duration_s: float = 20.0, per_process: int = 8,
-               fps: float = GRPC_FPS, clip=None, progress: bool = True) -> dict:
+               fps: float = GRPC_FPS, clip=None, workers: int = 1, progress: bool = True) -> dict:
     """Real-time replay sessions against ``ibeat-server`` on loopback, one load level at a time."""
     levels = []
     for n in sessions:
         level = _run_load(int(n), duration_s=duration_s, per_process=per_process, fps=fps,
-                          clip=clip, progress=progress)
+                          clip=clip, workers=workers, progress=progress)
         if progress:
             _log(f"grpc: {n} session(s): server p99 {level['server_latency_ms']['p99_worst_session']} ms "
                  f"(worst session), client p99 {level['client_latency_ms']['p99']} ms, on time "
@@ -767,7 +797,9 @@ def format_bench(report: dict) -> str:
                   f"with seed k, start phases spread over one frame period), from "
                   f"client processes of at most {gr['per_process']} sessions each (one thread pair "
                   "and one TCP connection per session). Clients and server share the machine's "
-                  f"{m['cores']} cores. Server latency: frame received by the session's reader -> "
+                  f"{m['cores']} cores. Server RSS and CPU are summed over its processes (the "
+                  "kernel spreads connections over the workers; shared pages count once per "
+                  "process, so the RSS is an upper bound). Server latency: frame received by the session's reader -> "
                   "its events queued, from each session's final SessionStats (p99 per session; "
                   "the worst session and the median session); it leaves out the time a frame waits "
                   "in gRPC's queues before the session's reader takes it. Client latency: frame "
@@ -846,7 +878,8 @@ def format_bench(report: dict) -> str:
 
 def run_bench(*, sections=("compute", "grpc", "timing"), sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
-              data_dir=None, command: str = "ibeat bench", progress: bool = True):
+              workers: int = 1, data_dir=None, command: str = "ibeat bench",
+              progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -855,7 +888,7 @@ def run_bench(*, sections=("compute", "grpc", "timing"), sessions=(1, 8, 32, 64)
         report["compute"] = bench_compute(max_frames=compute_frames, progress=progress)
     if "grpc" in sections and sessions:
         report["grpc"] = bench_grpc(sessions, duration_s=duration_s, per_process=per_process,
-                                    progress=progress)
+                                    workers=workers, progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
     report["wall_s"] = round(time.monotonic() - t0, 1)

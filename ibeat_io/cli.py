@@ -5,7 +5,7 @@
     ibeat render [CLIP] -o out.mid [--wav out.wav] [--plot out.png] [--mode poly|mono] [--genre G]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
     ibeat evaluate tempo|beats|drums --data DIR [--out DIR] [--json]
-    ibeat bench [--sessions 1,8,32,64] [--duration-s S] [--data DIR] [--out DIR] [--json]
+    ibeat bench [--sessions 1,8,32,64] [--workers N] [--data DIR] [--out DIR] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds each replay session streams (30 fps, real time)")
     p.add_argument("--per-process", type=int, default=8,
                    help="replay sessions per client process")
+    p.add_argument("--workers", type=int, default=2,
+                   help="ibeat-server worker processes (--workers of ibeat-server)")
     p.add_argument("--compute-frames", type=int, default=None,
                    help="grid frames timed in the compute section (default: every view of "
                         "the bundled clip, 3240)")
@@ -299,8 +301,8 @@ def _cmd_bench(args) -> int:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
-    if not args.duration_s > 0 or args.per_process < 1:
-        raise IbeatError("--duration-s must be > 0 and --per-process >= 1")
+    if not args.duration_s > 0 or args.per_process < 1 or args.workers < 1:
+        raise IbeatError("--duration-s must be > 0, --per-process and --workers >= 1")
     if args.compute_frames is not None and args.compute_frames < 1:
         raise IbeatError("--compute-frames must be >= 1")
     if args.data is not None:
@@ -312,6 +314,8 @@ def _cmd_bench(args) -> int:
         command += [f"--sessions {args.sessions}", f"--duration-s {args.duration_s:g}"]
         if args.per_process != 8:
             command.append(f"--per-process {args.per_process}")
+        if args.workers != 2:
+            command.append(f"--workers {args.workers}")
     if args.compute_frames is not None:
         command.append(f"--compute-frames {args.compute_frames}")
     if args.data is not None:
@@ -322,7 +326,7 @@ def _cmd_bench(args) -> int:
         command = ["ibeat", *(shlex.quote(a) for a in sys.argv[1:])]  # exactly as typed
     text, report = run_bench(sections=sections, sessions=sessions, duration_s=args.duration_s,
                              compute_frames=args.compute_frames, per_process=args.per_process,
-                             data_dir=args.data, command=" ".join(command))
+                             workers=args.workers, data_dir=args.data, command=" ".join(command))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0

@@ -436,3 +436,30 @@ def test_tls_server_and_client(networks, tmp_path, capsys):
         assert main(["--server", f"localhost:{running.port}", "--speed", "max", "--json"]) == 1
     finally:
         running.stop(1)
+
+
+def test_two_worker_processes_share_the_port_and_stop_together(frames):
+    """``ibeat-server --workers 2``: both processes serve, SIGTERM stops both cleanly."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "ibeat_grpc.server", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "2", "--log-level", "INFO"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            grpc.channel_ready_future(ch).result(timeout=60)
+        t_us, kp = frames
+        results = [replay(f"127.0.0.1:{port}", t_us[:60], kp[:60], speed=None) for _ in range(6)]
+        assert all(r.status == grpc.StatusCode.OK and r.last_stats.frames_processed == 60
+                   for r in results)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "ibeat_grpc[0]: stopped" in err and "ibeat_grpc[1]: stopped" in err

@@ -66,3 +66,25 @@ def test_whole_chain_streaming_equals_offline_causal(aist_clip):
     np.testing.assert_array_equal([f[0] for f in frames], offline.times_s)
     np.testing.assert_allclose([f[1] for f in frames], offline.directogram, rtol=0, atol=1e-9)
     np.testing.assert_allclose([f[2] for f in frames], offline.offsets, rtol=0, atol=1e-12)
+
+
+def test_lowpass_coefficients_equal_scipy_butter():
+    from scipy import signal
+
+    from ibeat_core.kinematic import KinematicConfig, lowpass_coefficients
+    for fps, hz in [(30.0, 6.0), (60.0, 6.0), (25.0, 3.0), (120.0, 10.0)]:
+        b, a = lowpass_coefficients(KinematicConfig(fps=fps, lowpass_hz=hz))
+        b_ref, a_ref = signal.butter(2, hz, btype="low", fs=fps)
+        np.testing.assert_allclose(b, b_ref, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(a, a_ref, rtol=1e-12, atol=1e-15)
+
+
+def test_the_streaming_engine_does_not_load_scipy():
+    """scipy.signal alone is about 70 MB in every server process."""
+    import subprocess
+    import sys
+    code = ("import sys; from ibeat_models import load_networks; from ibeat_core.session import Session; "
+            "import ibeat_grpc.servicer; s = Session(load_networks()); "
+            "print(sorted(m for m in sys.modules if m.startswith('scipy'))[:5])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
