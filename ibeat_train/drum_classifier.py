@@ -16,7 +16,6 @@ drums`` needs no torch.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +27,8 @@ from tqdm import tqdm
 from ibeat_core.drum_metrics import WINDOW_BEATS, pattern_windows
 from ibeat_core.drums import GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT
 from ibeat_io.groove import load_groove_file, load_info
+
+from .export import export_onnx
 
 __all__ = ["GENRE_CLASSES", "FEATURES", "ClassifierConfig", "DrumClassifier", "genre_windows",
            "train_classifier", "export_classifier", "train_command"]
@@ -142,13 +143,10 @@ def export_classifier(net: DrumClassifier, out_dir, *, meta: dict) -> Path:
     """Write ``drumclassifier.onnx`` (batch axis free) and ``meta.json``; return the ONNX path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "drumclassifier.onnx"
     example = torch.zeros(2, WINDOW_BEATS * STEPS_PER_BEAT, N_DRUM_CLASSES)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(net.eval(), (example,), str(path), dynamo=False, opset_version=17,
-                          input_names=["hits"], output_names=["features", "logits"],
-                          dynamic_axes={"hits": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}})
+    path = export_onnx(net.eval(), (example,), out / "drumclassifier.onnx", input_names=["hits"],
+                       output_names=["features", "logits"],
+                       dynamic_axes={"hits": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}})
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
 

@@ -49,6 +49,7 @@ from ibeat_core.drumgen import CONTEXT_BEATS, CONTEXT_STEPS, DrumGenConfig, gene
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_io.groove import GROOVE_DIR_NAME, load_groove_file, load_info
 
+from .export import export_onnx, load_checkpoint, save_checkpoint
 from .visbeat import make_optimizer, optimizer_step
 
 __all__ = ["Performance", "DrumGenWindows", "load_performances", "build_windows", "DrumGenNet",
@@ -434,28 +435,19 @@ def export_drumgen(net: DrumGenNet, out_dir, *, meta: dict) -> Path:
     net = net.eval()
     args = (torch.zeros(1, CONTEXT_STEPS), torch.zeros(1, CONTEXT_STEPS, N_DRUM_CLASSES),
             torch.from_numpy(one_hot_genres([0])))
-    path = out / "drumgen.onnx"
-    # TorchScript exporter as for VisBeatNet; drumgen_parity checks the graph against torch.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(net, args, str(path), dynamo=False, opset_version=17,
-                          input_names=["style", "hits", "genre"], output_names=["logits"])
-    torch.save({"state_dict": net.state_dict(),
-                "hyper_parameters": {"d_model": net.d_model, "n_heads": net.n_heads,
-                                     "n_layers": net.n_layers,
-                                     "dim_feedforward": net.dim_feedforward,
-                                     "dropout": net.dropout},
-                "genres": list(GENRES)}, out / "drumgen.pt")
+    path = export_onnx(net, args, out / "drumgen.onnx", input_names=["style", "hits", "genre"],
+                       output_names=["logits"])
+    save_checkpoint(net, out / "drumgen.pt",
+                    {"d_model": net.d_model, "n_heads": net.n_heads, "n_layers": net.n_layers,
+                     "dim_feedforward": net.dim_feedforward, "dropout": net.dropout},
+                    genres=list(GENRES))
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
 
 
 def load_drumgen_torch(path) -> DrumGenNet:
     """The torch network from a ``drumgen.pt`` checkpoint (hyper-parameters inside)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    net = DrumGenNet(**ckpt["hyper_parameters"])
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval()
+    return load_checkpoint(DrumGenNet, path)
 
 
 def drumgen_parity(net: DrumGenNet, onnx_path, windows: DrumGenWindows, *,

@@ -14,7 +14,34 @@ from ibeat_models.runtime import OnnxModel
 
 from .visbeat import VisBeatNet, VisBeatStep
 
-__all__ = ["export_visbeat", "load_visbeat_torch", "visbeat_parity"]
+__all__ = ["export_onnx", "save_checkpoint", "load_checkpoint", "export_visbeat",
+           "load_visbeat_torch", "visbeat_parity"]
+
+
+def export_onnx(module, args, path, *, input_names, output_names, dynamic_axes=None) -> Path:
+    """Trace ``module`` at ``args`` into an ONNX graph at ``path`` (opset 17)."""
+    # The TorchScript exporter (dynamo=False) needs no onnxscript, and each network's parity
+    # function checks the graph against torch; its deprecation and tracer notes are noise here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=False, opset_version=17,
+                          input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes)
+    return Path(path)
+
+
+def save_checkpoint(net, path, hyper_parameters: dict, **extra) -> None:
+    """Weights plus the constructor arguments that rebuild the network (and any extras)."""
+    torch.save({"state_dict": net.state_dict(), "hyper_parameters": hyper_parameters, **extra},
+               path)
+
+
+def load_checkpoint(cls, path):
+    """``cls(**hyper_parameters)`` with the weights of a :func:`save_checkpoint` file, in eval mode."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    net = cls(**ckpt["hyper_parameters"])
+    net.load_state_dict(ckpt["state_dict"])
+    return net.eval()
 
 
 def export_visbeat(net: VisBeatNet, out_dir, *, meta: dict) -> Path:
@@ -24,27 +51,18 @@ def export_visbeat(net: VisBeatNet, out_dir, *, meta: dict) -> Path:
     step = VisBeatStep(net.eval())
     args = (torch.zeros(1, net.n_bins), torch.zeros(1, 1), torch.zeros(1, 1),
             torch.zeros(1, net.hidden1), torch.zeros(1, net.hidden2))
-    path = out / "visbeat.onnx"
-    # The TorchScript exporter (dynamo=False) needs no onnxscript and its graph is checked
-    # against torch by visbeat_parity; its deprecation and tracer notes are noise here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(step, args, str(path), dynamo=False, opset_version=17,
-                          input_names=["directogram", "flux", "prev_offset", "h1", "h2"],
-                          output_names=["offset", "beat_prob", "h1_out", "h2_out"])
-    torch.save({"state_dict": net.state_dict(),
-                "hyper_parameters": {"n_bins": net.n_bins, "hidden1": net.hidden1,
-                                     "hidden2": net.hidden2}}, out / "visbeat.pt")
+    path = export_onnx(step, args, out / "visbeat.onnx",
+                       input_names=["directogram", "flux", "prev_offset", "h1", "h2"],
+                       output_names=["offset", "beat_prob", "h1_out", "h2_out"])
+    save_checkpoint(net, out / "visbeat.pt",
+                    {"n_bins": net.n_bins, "hidden1": net.hidden1, "hidden2": net.hidden2})
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
 
 
 def load_visbeat_torch(path) -> VisBeatNet:
     """The torch network from a ``visbeat.pt`` checkpoint (hyper-parameters inside)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    net = VisBeatNet(**ckpt["hyper_parameters"])
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval()
+    return load_checkpoint(VisBeatNet, path)
 
 
 def visbeat_parity(net: VisBeatNet, onnx_path, directogram: np.ndarray) -> float:

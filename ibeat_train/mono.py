@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import platform
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from ibeat_core.drums import DRUM_CLASSES
 from ibeat_core.mono import MONO_TOKENS, REST, beat_tokens
 from ibeat_io.groove import GROOVE_DIR_NAME, load_groove_file, load_info
 
+from .export import export_onnx, load_checkpoint, save_checkpoint
 from .visbeat import make_optimizer, optimizer_step
 
 __all__ = ["TOKEN_NAMES", "load_token_sequences", "MonoGRU", "MonoStep", "MonoTrainConfig",
@@ -170,25 +170,17 @@ def export_mono(net: MonoGRU, out_dir, *, meta: dict) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     args = (torch.zeros(1, net.n_tokens), torch.zeros(1, net.hidden))
-    path = out / "mono.onnx"
-    # TorchScript exporter as for VisBeatNet; mono_parity checks the graph against torch.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(MonoStep(net.eval()), args, str(path), dynamo=False, opset_version=17,
-                          input_names=["token", "h"], output_names=["logits", "h_out"])
-    torch.save({"state_dict": net.state_dict(),
-                "hyper_parameters": {"n_tokens": net.n_tokens, "hidden": net.hidden},
-                "tokens": list(TOKEN_NAMES)}, out / "mono.pt")
+    path = export_onnx(MonoStep(net.eval()), args, out / "mono.onnx",
+                       input_names=["token", "h"], output_names=["logits", "h_out"])
+    save_checkpoint(net, out / "mono.pt", {"n_tokens": net.n_tokens, "hidden": net.hidden},
+                    tokens=list(TOKEN_NAMES))
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
 
 
 def load_mono_torch(path) -> MonoGRU:
     """The torch network from a ``mono.pt`` checkpoint (hyper-parameters inside)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    net = MonoGRU(**ckpt["hyper_parameters"])
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval()
+    return load_checkpoint(MonoGRU, path)
 
 
 def mono_parity(net: MonoGRU, onnx_path, tokens: np.ndarray) -> float:

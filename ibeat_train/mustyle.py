@@ -40,7 +40,6 @@ import json
 import math
 import platform
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -56,6 +55,8 @@ from ibeat_core.kinematic import kinematic_offsets
 from ibeat_core.style import ENVELOPE_DECAY_S, beat_style, fit_style_calibration, onset_envelope
 from ibeat_core.tempo import MAX_BPM, MIN_BPM
 from ibeat_models.runtime import OnnxModel
+
+from .export import export_onnx, load_checkpoint, save_checkpoint
 
 __all__ = ["MuStyleNet", "MuStyleStep", "StyleCritic", "TrainConfig", "StylePairs",
            "dtw_path", "warp_envelope", "make_style_pairs", "train_mustyle", "baseline_mse",
@@ -476,26 +477,16 @@ def export_mustyle(net: MuStyleNet, out_dir, *, meta: dict) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     args = (torch.zeros(1, 1), torch.zeros(net.layers, 1, net.hidden))
-    path = out / "mustyle.onnx"
-    # The TorchScript exporter (dynamo=False) needs no onnxscript, and mustyle_parity checks
-    # its graph against torch; its deprecation and tracer notes are noise here.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(MuStyleStep(net.eval()), args, str(path), dynamo=False, opset_version=17,
-                          input_names=["offset", "h"], output_names=["envelope", "h_out"])
-    torch.save({"state_dict": net.state_dict(),
-                "hyper_parameters": {"hidden": net.hidden, "layers": net.layers}},
-               out / "mustyle.pt")
+    path = export_onnx(MuStyleStep(net.eval()), args, out / "mustyle.onnx",
+                       input_names=["offset", "h"], output_names=["envelope", "h_out"])
+    save_checkpoint(net, out / "mustyle.pt", {"hidden": net.hidden, "layers": net.layers})
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
 
 
 def load_mustyle_torch(path) -> MuStyleNet:
     """The torch generator from a ``mustyle.pt`` checkpoint (hyper-parameters inside)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    net = MuStyleNet(**ckpt["hyper_parameters"])
-    net.load_state_dict(ckpt["state_dict"])
-    return net.eval()
+    return load_checkpoint(MuStyleNet, path)
 
 
 def mustyle_parity(net: MuStyleNet, onnx_path, offsets) -> float:
