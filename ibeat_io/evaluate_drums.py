@@ -32,8 +32,10 @@ from ibeat_core.drum_metrics import (WINDOW_BEATS, VoronoiBins, frechet_distance
                                      hit_statistics, pattern_windows)
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_core.mono import MonoNoteGenerator
+from ibeat_core.rhythm import motion_rhythm
 from ibeat_core.session import (MONO_MIN_VELOCITY, SessionConfig, hits_on_beat_grid,
                                 run_session)
+from ibeat_core.visual_beats import pick_peaks
 
 from .groove import load_groove_file, load_info
 
@@ -88,21 +90,18 @@ def next_beat_f1(network, performances) -> dict:
             for m, p in preds.items()}
 
 
-def _rule_based_mono(example, mono_network, seed):
-    """Rule-based visual beats with one Mono note each, on the beat grid."""
-    from .evaluate_beats import rule_based_beats
+def _rule_based_mono(offsets, beat_frames, mono_network, seed):
+    """One Mono note on each rule-based visual beat, on the beat grid.
 
-    from ibeat_core.rhythm import motion_rhythm
-
-    beats_s = rule_based_beats(example)
-    rhythm = motion_rhythm(example.timestamps_s, example.keypoints, causal=True)
-    idx = np.clip(np.searchsorted(rhythm.times_s, beats_s), 0, len(rhythm.times_s) - 1)
+    ``offsets`` (N,) are the causal kinematic offsets and ``beat_frames`` the
+    rule-based beats picked from them; a note's velocity is the offset at its beat.
+    """
     mono = MonoNoteGenerator(mono_network, seed=seed)
-    grid = np.zeros((STEPS_PER_BEAT * len(beats_s), N_DRUM_CLASSES), dtype=np.float32)
-    for k, i in enumerate(idx):
+    grid = np.zeros((STEPS_PER_BEAT * len(beat_frames), N_DRUM_CLASSES), dtype=np.float32)
+    for k, i in enumerate(beat_frames):
         drum = mono.next_note()
         if drum >= 0:
-            grid[STEPS_PER_BEAT * k, drum] = max(rhythm.offsets[i], MONO_MIN_VELOCITY)
+            grid[STEPS_PER_BEAT * k, drum] = max(offsets[i], MONO_MIN_VELOCITY)
     return grid
 
 
@@ -173,9 +172,12 @@ def evaluate_drums(examples, performances_train, performances_validation, networ
 
     generated = {m: [] for m in METHODS}
     for e in tqdm(examples, desc="generate drums", disable=not progress):
+        rhythm = motion_rhythm(e.timestamps_s, e.keypoints, causal=True)
+        rule_beats = pick_peaks(rhythm.offsets)
         # Several seeds per view: more samples of each generator for the set metrics.
         for s in range(seed, seed + n_seeds):
-            generated["Rule-based-Mono"].append(_rule_based_mono(e, networks.mono, s))
+            generated["Rule-based-Mono"].append(
+                _rule_based_mono(rhythm.offsets, rule_beats, networks.mono, s))
             for name, settings in _SESSION_METHODS.items():
                 r = run_session(networks, e.timestamps_s, e.keypoints,
                                 config=SessionConfig(seed=s, **settings))

@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # files only: ibeat never needs a display to plot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ibeat_core.drums import DRUM_CLASSES  # noqa: E402
 from ibeat_core.rhythm import ClipAnalysis  # noqa: E402
 
 __all__ = ["plot_analysis", "plot_session", "plot_heard"]
@@ -83,8 +84,6 @@ def plot_session(result, path, *, title: str = "") -> Path:
         Output image (``.png``, ``.pdf`` or ``.svg``).
     title : str
     """
-    from ibeat_core.drums import DRUM_CLASSES
-
     t = result.times_s
     t0 = t[0] if len(t) else 0.0
     fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True,
@@ -112,18 +111,10 @@ def plot_session(result, path, *, title: str = "") -> Path:
     tempo_ax.set_ylabel("tempo [BPM]", color="tab:green")
 
     ax = axes[2]
-    if result.hits:
-        times = np.array([h.time_s for h in result.hits]) - t0
-        classes = np.array([h.drum_class for h in result.hits])
-        vel = np.array([h.velocity for h in result.hits])
-        ax.scatter(times, classes, s=12 + 60 * vel, c=classes, cmap="tab10", vmin=0, vmax=9,
-                   alpha=0.4 + 0.6 * vel, edgecolors="none")
-    ax.set_yticks(range(len(DRUM_CLASSES)))
-    ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
-    ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
+    _drum_roll(ax, [h.time_s - t0 for h in result.hits], [h.drum_class for h in result.hits],
+               [h.velocity for h in result.hits])
     ax.set_ylabel("generated drums")
     ax.set_xlabel("time [s]")
-    ax.grid(axis="y", color="0.9")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
@@ -143,8 +134,6 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
         Per hit, how long before its play time it arrived [ms] (None: not paced).
     path : path-like
     """
-    from ibeat_core.drums import DRUM_CLASSES
-
     panels = 3 if leads_ms else 2
     fig, axes = plt.subplots(panels, 1, figsize=(12, 2.6 * panels + 1), sharex=True)
     ax = axes[0]
@@ -158,17 +147,9 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
     ax.legend(loc="upper right", fontsize=8)
 
     ax = axes[1]
-    if hits:
-        t = np.array([(h.time_us - start_us) / 1e6 for h in hits])
-        cls = np.array([h.drum_class for h in hits])
-        vel = np.array([h.velocity for h in hits]) / 127.0
-        ax.scatter(t, cls, s=12 + 60 * vel, c=cls, cmap="tab10", vmin=0, vmax=9,
-                   alpha=0.4 + 0.6 * vel, edgecolors="none")
-    ax.set_yticks(range(len(DRUM_CLASSES)))
-    ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
-    ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
+    _drum_roll(ax, [(h.time_us - start_us) / 1e6 for h in hits], [h.drum_class for h in hits],
+               [h.velocity / 127.0 for h in hits])
     ax.set_ylabel("drums heard")
-    ax.grid(axis="y", color="0.9")
     if leads_ms:
         ax = axes[2]
         t = np.array([(h.time_us - start_us) / 1e6 for h in hits])
@@ -181,3 +162,15 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _drum_roll(ax, times_s, classes, velocities):
+    """Hits as dots on one row per drum class, bigger and darker when louder (velocity in [0, 1])."""
+    if len(times_s):
+        vel = np.asarray(velocities, dtype=np.float64)
+        ax.scatter(times_s, classes, s=12 + 60 * vel, c=classes, cmap="tab10", vmin=0, vmax=9,
+                   alpha=0.4 + 0.6 * vel, edgecolors="none")
+    ax.set_yticks(range(len(DRUM_CLASSES)))
+    ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
+    ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
+    ax.grid(axis="y", color="0.9")
