@@ -68,8 +68,11 @@ def test_poly_session_schedules_beats_ahead_in_the_clients_clock(poly, aist_clip
     times = [b.time_s for b in poly.beats]
     assert np.all(np.diff(times) > 0)
     assert min(times) >= 50.0 and max(times) <= 50.0 + aist_clip.timestamps_s[-1] + 2.0
+    leads = np.array([b.time_s - b.emitted_s for b in poly.beats])
+    assert np.all(leads <= 0.1 + 0.035 + 1 / 30 + 1e-9)   # lead + margin, plus at most one frame
+    # The margin absorbs the forecast's jitter: nearly every beat leaves lead_s ahead.
+    assert np.mean(leads >= 0.1 - 1e-9) >= 0.9
     for b in poly.beats:
-        assert b.time_s - b.emitted_s <= 0.1 + 1 / 30 + 1e-9       # lead, plus at most one frame
         assert 60 <= b.tempo_bpm <= 180 and 0.5 <= b.confidence <= 1
     assert [b.index for b in poly.beats] == list(range(len(poly.beats)))
 
@@ -146,12 +149,14 @@ def test_bad_configuration_is_refused():
         SessionConfig(genre="polka")
     with pytest.raises(ParameterError, match="lead_s"):
         SessionConfig(lead_s=0.0)
+    with pytest.raises(ParameterError, match="forecast_margin_s"):
+        SessionConfig(forecast_margin_s=-0.01)
     with pytest.raises(ParameterError):
         SessionConfig(temperature=-1.0)
 
 
 def test_hits_that_would_be_late_are_skipped_and_counted(aist_clip):
-    session = Session(NETWORKS, SessionConfig(min_lead_s=0.09))
+    session = Session(NETWORKS, SessionConfig(min_lead_s=0.09, forecast_margin_s=0.0))
     events = [e for t, kp in zip(aist_clip.timestamps_s, aist_clip.keypoints)
               for e in session.push(t, kp)]
     hits = [e for e in events if isinstance(e, DrumHit)]
