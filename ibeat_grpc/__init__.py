@@ -22,8 +22,14 @@ Modules:
   per stream, input checks, the bounded outbox;
 * :mod:`ibeat_grpc.server`: ``ibeat-server`` and :func:`~ibeat_grpc.server.start_server`
   (a running server on a free port, for tests), with health checking and reflection;
+* :mod:`ibeat_grpc.source`: the server's own camera or video (``ibeat-server
+  --camera N | --video FILE``): capture, pose and one engine session in a thread,
+  fanned out to every ``Subscribe`` listener;
 * :mod:`ibeat_grpc.replay`: ``ibeat-replay``, a headless client that streams a clip
   like a live one and reports latency;
+* :mod:`ibeat_grpc.listen`: ``ibeat-listen``, a client that listens to the server's
+  own source and reports what it heard;
+* :mod:`ibeat_grpc.heard`: what the two clients share (channels, reports, MIDI/WAV);
 * :mod:`ibeat_grpc.codegen`: regenerates :mod:`ibeat_grpc.v1` from ``protos/``
   (generated code, never edited by hand).
 
@@ -32,4 +38,7 @@ Quick start::
     ibeat-server --port 50051 &
     ibeat-replay --server localhost:50051 --out drums.mid --wav drums.wav
     grpcurl -plaintext localhost:50051 list
+
+    ibeat-server --port 50052 --video dance.mp4 --loop &   # the server's own source
+    ibeat-listen --server localhost:50052 --duration-s 30 --out heard.mid
 """

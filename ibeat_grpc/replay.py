@@ -21,7 +21,6 @@ has as NaN goes out as confidence 0 (the protocol's "missed joint").
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ import numpy as np
 from ibeat_core.drums import GENRES
 from ibeat_core.session import MODES
 
+from .heard import (lead_summary, open_channel, percentiles, print_report, wait_for_server,
+                    write_heard)
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -131,11 +132,6 @@ def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None 
     return out
 
 
-def _pct(values, qs) -> list:
-    v = np.asarray(values, dtype=np.float64)
-    return [round(float(x), 3) for x in np.percentile(v, qs)] if v.size else [None] * len(qs)
-
-
 def hit_leads_ms(r: Replay) -> list | None:
     """Per hit heard, in order: how long [ms] before its play time it arrived (None at max speed)."""
     if r.speed is None or not r.start or not len(r.timestamps_us):
@@ -165,44 +161,18 @@ def report(r: Replay) -> dict:
            "server_latency_p50_us": int(stats.latency_p50_us) if stats else None,
            "server_latency_p99_us": int(stats.latency_p99_us) if stats else None,
            "events_dropped": int(stats.events_dropped) if stats else None}
-    p50, p99 = _pct(client_ms, [50, 99])
+    p50, p99 = percentiles(client_ms, [50, 99])
     out.update(client_latency_p50_ms=p50, client_latency_p99_ms=p99)
-    leads = hit_leads_ms(r)
-    if leads is not None:
-        p1, p50 = _pct(leads, [1, 50])
-        out.update(hit_lead_p1_ms=p1, hit_lead_p50_ms=p50,
-                   hits_on_time_share=round(float(np.mean(np.asarray(leads) >= 0)), 4)
-                   if leads else None)
-    else:
-        out.update(hit_lead_p1_ms=None, hit_lead_p50_ms=None, hits_on_time_share=None)
+    out.update(lead_summary(hit_leads_ms(r)))
     return out
 
 
 def write_outputs(r: Replay, *, midi=None, wav=None, seed: int = 0) -> dict:
     """Write the hits heard as MIDI and/or WAV, times from the clip's first frame."""
-    written = {}
     if not (midi or wav):
-        return written
-    t0_us = int(r.timestamps_us[0])
-    hits = [h for h in r.hits if h.time_us >= t0_us]
-    onsets = np.array([(h.time_us - t0_us) / 1e6 for h in hits], dtype=np.float64)
-    if midi:
-        from ibeat_io.midi import notes_to_pretty_midi
-        tempo = float(np.median([b.tempo_bpm for b in r.beats])) if r.beats else 120.0
-        pm = notes_to_pretty_midi(onsets, np.array([h.gm_pitch for h in hits], dtype=np.int64),
-                                  np.array([h.velocity for h in hits], dtype=np.int64), bpm=tempo)
-        pm.write(str(midi))
-        written["midi"] = str(midi)
-    if wav:
-        from ibeat_core.drumkit import SAMPLE_RATE, render_hits
-        from ibeat_io.audio import write_wav
-        duration_s = (int(r.timestamps_us[-1]) - t0_us) / 1e6 + 1.0
-        audio = render_hits(onsets, np.array([h.drum_class for h in hits], dtype=np.int64),
-                            np.array([h.velocity / 127.0 for h in hits], dtype=np.float64),
-                            sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=seed)
-        write_wav(wav, audio, sample_rate=SAMPLE_RATE)
-        written["wav"] = str(wav)
-    return written
+        return {}
+    return write_heard(r.beats, r.hits, start_us=int(r.timestamps_us[0]),
+                       end_us=int(r.timestamps_us[-1]), midi=midi, wav=wav, seed=seed)
 
 
 def _speed(text: str) -> float | None:
@@ -255,19 +225,9 @@ def main(argv=None) -> int:
                               genre=args.genre, seed=args.seed)
     if args.lead_ms is not None:
         config.lead_time_us = int(round(args.lead_ms * 1e3))
-    if args.tls or args.tls_ca:
-        roots = args.tls_ca.read_bytes() if args.tls_ca else None
-        channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(roots))
-    else:
-        channel = grpc.insecure_channel(args.server)
-    with channel:
-        if args.wait_s > 0:
-            try:
-                grpc.channel_ready_future(channel).result(timeout=args.wait_s)
-            except grpc.FutureTimeoutError:
-                print(f"ibeat-replay: no server at {args.server} after {args.wait_s:g} s",
-                      file=sys.stderr)
-                return 2
+    with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca) as channel:
+        if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
+            return 2
         r = replay(channel, t_us, kp, config=config, speed=args.speed)
     rep = {"clip": str(path), "view": clip.view, "server": args.server, **report(r)}
     rep.update(write_outputs(r, midi=args.out, wav=args.wav, seed=args.seed))
@@ -276,11 +236,7 @@ def main(argv=None) -> int:
         plot_heard(r.timestamps_us[0], r.beats, r.hits, hit_leads_ms(r), args.plot,
                    title=f"{clip.name} (view {clip.view}) through {args.server}")
         rep["plot"] = str(args.plot)
-    if args.json:
-        print(json.dumps(rep, indent=1))
-    else:
-        for key, value in rep.items():
-            print(f"{key:>24}: {value}")
+    print_report(rep, as_json=args.json)
     if r.status != grpc.StatusCode.OK:
         if not args.json:
             print(f"ibeat-replay: stream ended with {r.status.name}: {r.details}", file=sys.stderr)

@@ -12,9 +12,16 @@ a background thread owned by the returned :class:`RunningServer`, so it can be
 used from synchronous code (tests, ``ibeat-server``'s main thread).
 
 Shutdown (SIGINT, SIGTERM or :meth:`RunningServer.stop`): health turns
-NOT_SERVING, new streams get UNAVAILABLE, every open stream gets its last
-SessionStats and ends with UNAVAILABLE "server is shutting down", then
-``server.stop(grace)`` lets in-flight RPCs finish for ``grace`` seconds.
+NOT_SERVING, new streams get UNAVAILABLE, every open stream (and listener)
+gets its last SessionStats and ends with UNAVAILABLE "server is shutting
+down", then ``server.stop(grace)`` lets in-flight RPCs finish for ``grace``
+seconds, then the source (if any) stops.
+
+With ``--camera N`` or ``--video FILE`` the server also runs a source of its
+own, pose estimation and engine included, heard by any number of
+``Subscribe`` listeners (:mod:`ibeat_grpc.source`). The source runs from start,
+whether or not anyone listens. It needs one process: ``--workers > 1`` would
+open the camera once per worker, so that combination is refused.
 """
 
 from __future__ import annotations
@@ -33,14 +40,21 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ibeat_core.drums import GENRES
+from ibeat_core.session import MODES, SessionConfig
+
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
+from .source import DEFAULT_MAX_LISTENERS, SourceConfig, SourceHub, SourceRunner, video_source
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_MAX_SESSIONS", "SERVICE_NAME", "RunningServer",
            "start_server", "main"]
 
+#: Pose models (``ibeat_video.pose.POSE_MODELS``, not imported here: a server
+#: without a source never loads MediaPipe).
+POSE_MODELS = ("lite", "full")
 DEFAULT_PORT = 50051
 DEFAULT_MAX_SESSIONS = 64
 #: Seconds in-flight RPCs get to finish on shutdown.
@@ -65,6 +79,8 @@ class RunningServer:
     address: str
     loop: asyncio.AbstractEventLoop = field(repr=False)
     thread: threading.Thread = field(repr=False)
+    #: The server's own source, or None.
+    source: SourceRunner | None = field(default=None, repr=False)
     _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -79,6 +95,8 @@ class RunningServer:
                 try:
                     asyncio.run_coroutine_threadsafe(self._shutdown(grace_s), self.loop).result()
                 finally:
+                    if self.source is not None:
+                        self.source.stop()
                     self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
 
@@ -110,7 +128,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  max_sessions: int = DEFAULT_MAX_SESSIONS, tls_cert=None, tls_key=None,
                  outbox_size: int = OUTBOX_SIZE, max_gap_us: int = MAX_GAP_US,
                  stats_interval_us: int = STATS_INTERVAL_US,
-                 reuse_port: bool = False) -> RunningServer:
+                 reuse_port: bool = False, source: SourceConfig | None = None,
+                 max_listeners: int = DEFAULT_MAX_LISTENERS) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -128,25 +147,54 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
     reuse_port : bool
         Share the port with other server processes (SO_REUSEPORT): the kernel
         spreads new connections over them (``ibeat-server --workers``).
+    source : SourceConfig, optional
+        A camera or video of the server's own for ``Subscribe`` listeners
+        (:func:`ibeat_grpc.source.video_source`); opened here, running from start.
+    max_listeners : int
+        Concurrent ``Subscribe`` streams; one more gets RESOURCE_EXHAUSTED.
 
     Raises
     ------
     OSError
         The address could not be bound.
+    ibeat_video.errors.SourceError, ibeat_core.errors.ParameterError
+        The source could not be opened (no such camera or file, unknown pose model).
     """
-    if networks is None:
-        from ibeat_models import load_networks
-        networks = load_networks()
     if max_sessions < 1:
         raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+    if max_listeners < 1:
+        raise ValueError(f"max_listeners must be >= 1, got {max_listeners}")
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
     creds = None
     if tls_cert is not None:
         creds = grpc.ssl_server_credentials(
             [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
+    # The source first: a missing camera or file fails before anything is loaded or bound.
+    first_pass = source.open_pass() if source is not None else None
+    try:
+        return _start(port, host=host, networks=networks, max_sessions=max_sessions,
+                      creds=creds, outbox_size=outbox_size, max_gap_us=max_gap_us,
+                      stats_interval_us=stats_interval_us, reuse_port=reuse_port, source=source,
+                      first_pass=first_pass, max_listeners=max_listeners)
+    except BaseException:
+        if first_pass is not None:
+            first_pass.close()
+        raise
+
+
+def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us,
+           stats_interval_us, reuse_port, source, first_pass, max_listeners) -> RunningServer:
+    if networks is None:
+        from ibeat_models import load_networks
+        networks = load_networks()
+    hub = None
+    if source is not None:
+        hub = SourceHub(SourceRunner.source_info(source, first_pass, stats_interval_us),
+                        max_listeners=max_listeners, outbox_size=outbox_size)
     servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
-                             max_gap_us=max_gap_us, stats_interval_us=stats_interval_us)
+                             max_gap_us=max_gap_us, stats_interval_us=stats_interval_us,
+                             source=hub)
     address = f"{host}:{port}"
 
     async def build():
@@ -180,8 +228,12 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         raise
+    runner = None
+    if source is not None:
+        runner = SourceRunner(source, first_pass, networks=networks, hub=hub, loop=loop,
+                              stats_interval_us=stats_interval_us).start()
     return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}", loop,
-                         thread)
+                         thread, runner)
 
 
 def main(argv=None) -> int:
@@ -203,11 +255,39 @@ def main(argv=None) -> int:
                         help="seconds in-flight RPCs get on SIGINT/SIGTERM")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    src = parser.add_argument_group(
+        "own source", "run a camera or video through pose and the engine inside the server; "
+        "clients listen with Subscribe (ibeat-listen) without sending frames. The source runs "
+        "from start, whether or not anyone listens.")
+    which = src.add_mutually_exclusive_group()
+    which.add_argument("--camera", type=int, metavar="N", help="camera index (/dev/videoN)")
+    which.add_argument("--video", type=Path, metavar="FILE", help="video file, paced in real time")
+    src.add_argument("--loop", action="store_true",
+                     help="play --video again at its end (else listeners get 'video ended')")
+    src.add_argument("--pose-model", choices=POSE_MODELS, default="lite",
+                     help="MediaPipe pose model: lite (fast) or full (more accurate)")
+    src.add_argument("--source-mode", choices=MODES, default="poly", help="drums of the source")
+    src.add_argument("--source-genre", choices=GENRES, default="any", help="feel of the source")
+    src.add_argument("--source-seed", type=int, default=0, help="drum sampling seed of the source")
+    src.add_argument("--source-lead-ms", type=float, default=SessionConfig().lead_s * 1e3,
+                     help="how long before its play time a beat's hits are sent [ms]")
+    src.add_argument("--max-listeners", type=int, default=DEFAULT_MAX_LISTENERS,
+                     help="concurrent Subscribe streams; more get RESOURCE_EXHAUSTED")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.workers > 1 and args.port == 0:
         parser.error("--workers > 1 needs a fixed --port to share")
+    has_source = args.camera is not None or args.video is not None
+    if has_source and args.workers > 1:
+        parser.error("--camera/--video run one source in one process; each of --workers "
+                     f"{args.workers} would open it again: use --workers 1")
+    if args.loop and args.video is None:
+        parser.error("--loop needs --video FILE")
+    if args.source_seed < 0:
+        parser.error(f"--source-seed must be >= 0, got {args.source_seed}")
+    if args.max_listeners < 1:
+        parser.error(f"--max-listeners must be >= 1, got {args.max_listeners}")
     if args.workers == 1:
         return _serve(args, reuse_port=False)
     # Worker 0 is this process; the others are spawned (not forked: the gRPC
@@ -229,15 +309,21 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     """Run one server process until SIGINT/SIGTERM, then stop it gracefully."""
     logging.basicConfig(level=args.log_level,
                         format=f"%(asctime)s %(levelname)s %(name)s[{worker}]: %(message)s")
+    from ibeat_video.errors import SourceError
     try:
+        source = _source(args)
         running = start_server(args.port, host=args.host, max_sessions=args.max_sessions,
                                tls_cert=args.tls_cert, tls_key=args.tls_key,
-                               reuse_port=reuse_port)
-    except (OSError, ValueError) as e:
+                               reuse_port=reuse_port, source=source,
+                               max_listeners=args.max_listeners)
+    except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
     log.info("ibeat-server listening on %s (%s, max %d sessions)", running.address,
              "TLS" if args.tls_cert else "plaintext", args.max_sessions)
+    if running.servicer.source is not None:
+        log.info("source: %s, listen with Subscribe (ibeat-listen --server HOST:%d)",
+                 running.servicer.source.description, running.port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: stop.set())
@@ -247,6 +333,16 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     running.stop(args.grace)
     log.info("stopped")
     return 0
+
+
+def _source(args) -> SourceConfig | None:
+    """The --camera/--video source of the command line, or None."""
+    if args.camera is None and args.video is None:
+        return None
+    session = SessionConfig(mode=args.source_mode, genre=args.source_genre,
+                            seed=args.source_seed, lead_s=args.source_lead_ms / 1e3)
+    spec = args.camera if args.camera is not None else str(args.video)
+    return video_source(spec, loop=args.loop, pose_model=args.pose_model, session=session)
 
 
 if __name__ == "__main__":

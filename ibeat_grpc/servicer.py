@@ -48,9 +48,9 @@ from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
-           "LATENCY_WINDOW", "VALUES_PER_JOINT", "LAYOUTS", "StreamError", "session_config",
-           "frame_keypoints", "to_us", "Outbox", "StreamPipeline", "SessionRegistry",
-           "IbeatServicer", "model_versions"]
+           "LATENCY_WINDOW", "VALUES_PER_JOINT", "LAYOUTS", "NO_SOURCE_MESSAGE", "StreamError",
+           "session_config", "frame_keypoints", "to_us", "event_messages", "hit_message", "Outbox",
+           "StreamPipeline", "SessionRegistry", "IbeatServicer", "model_versions"]
 
 log = logging.getLogger("ibeat_grpc")
 
@@ -77,6 +77,9 @@ LAYOUTS = {
     pb.SKELETON_LAYOUT_BODY25: ("body25", 25, np.asarray(BODY25_TO_COCO17)),
 }
 _MODES = {pb.DRUM_MODE_UNSPECIFIED: "poly", pb.DRUM_MODE_POLY: "poly", pb.DRUM_MODE_MONO: "mono"}
+#: Subscribe on a server started without a source.
+NO_SOURCE_MESSAGE = ("this server has no camera or video source; start it with --camera N or "
+                     "--video FILE")
 _DEFAULT = SessionConfig()
 
 
@@ -374,26 +377,52 @@ class StreamPipeline:
         return out
 
     def _events(self, events, frame_id) -> list:
-        out, batch = [], None
-        origin = self._origin_us
-        for e in events:
-            if isinstance(e, BeatCue):
-                index = self._index_offset + e.index
-                self._next_index = max(self._next_index, index + 1)
-                out.append(pb.ServerMessage(beat=pb.BeatEvent(
-                    time_us=to_us(origin, e.time_s), tempo_bpm=e.tempo_bpm,
-                    confidence=e.confidence, index=index, feel=e.feel,
-                    emitted_us=to_us(origin, e.emitted_s), frame_id=frame_id)))
-                batch = None
-            elif isinstance(e, DrumHit):
-                index = self._index_offset + e.beat_index
-                if batch is None or batch.beat_index != index:
-                    out.append(pb.ServerMessage(hits=pb.DrumHits(
-                        beat_index=index, emitted_us=to_us(origin, e.emitted_s),
-                        frame_id=frame_id)))
-                    batch = out[-1].hits  # the message's own copy: the constructor copies
-                batch.hits.append(hit_message(e, origin_us=origin, beat_index=index))
+        out, next_index = event_messages(events, origin_us=self._origin_us,
+                                         index_offset=self._index_offset, frame_id=frame_id)
+        self._next_index = max(self._next_index, next_index)
         return out
+
+
+def event_messages(events, *, origin_us: int, index_offset: int,
+                   frame_id: int) -> tuple[list, int]:
+    """Core events of one frame as wire messages: a BeatEvent, then its hits batched in one DrumHits.
+
+    Parameters
+    ----------
+    events : list of BeatCue and DrumHit
+        Times in seconds from ``origin_us``.
+    origin_us : int
+        Wire time [us] of core time 0.
+    index_offset : int
+        Added to beat indices (beats of the streams before an engine restart).
+    frame_id : int
+        Echoed on the messages.
+
+    Returns
+    -------
+    messages : list of ServerMessage
+    next_index : int
+        One past the highest beat index sent (0 if no beat).
+    """
+    out, batch, next_index = [], None, 0
+    for e in events:
+        if isinstance(e, BeatCue):
+            index = index_offset + e.index
+            next_index = max(next_index, index + 1)
+            out.append(pb.ServerMessage(beat=pb.BeatEvent(
+                time_us=to_us(origin_us, e.time_s), tempo_bpm=e.tempo_bpm,
+                confidence=e.confidence, index=index, feel=e.feel,
+                emitted_us=to_us(origin_us, e.emitted_s), frame_id=frame_id)))
+            batch = None
+        elif isinstance(e, DrumHit):
+            index = index_offset + e.beat_index
+            if batch is None or batch.beat_index != index:
+                out.append(pb.ServerMessage(hits=pb.DrumHits(
+                    beat_index=index, emitted_us=to_us(origin_us, e.emitted_s),
+                    frame_id=frame_id)))
+                batch = out[-1].hits  # the message's own copy: the constructor copies
+            batch.hits.append(hit_message(e, origin_us=origin_us, beat_index=index))
+    return out, next_index
 
 
 def hit_message(hit: DrumHit, *, origin_us: int, beat_index: int) -> pb.DrumHit:
@@ -460,19 +489,29 @@ class IbeatServicer(pb_grpc.IbeatServicer):
         Concurrent ``Session`` streams; more get RESOURCE_EXHAUSTED.
     outbox_size, max_gap_us, stats_interval_us : int
         See :data:`OUTBOX_SIZE`, :data:`MAX_GAP_US`, :data:`STATS_INTERVAL_US`.
+    source : ibeat_grpc.source.SourceHub or None
+        The listeners of the server's own camera or video (``Subscribe``);
+        None: Subscribe fails with FAILED_PRECONDITION.
     """
 
     def __init__(self, networks, *, max_sessions: int = 64, outbox_size: int = OUTBOX_SIZE,
-                 max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US):
+                 max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US,
+                 source=None):
         self.networks = networks
         self.registry = SessionRegistry(max_sessions)
         self.outbox_size = outbox_size
         self.max_gap_us = max_gap_us
         self.stats_interval_us = stats_interval_us
+        self.source = source
 
     @property
     def active_sessions(self) -> int:
         return self.registry.active
+
+    @property
+    def listeners(self) -> int:
+        """Open ``Subscribe`` streams."""
+        return self.source.listeners if self.source is not None else 0
 
     async def GetInfo(self, request, context):
         return pb.ServerInfo(
@@ -480,7 +519,41 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             internal_rate_hz=FPS, genres=list(GENRES), drum_classes=list(DRUM_CLASSES),
             gm_pitches=list(GM_EXPORT_PITCHES), active_sessions=self.registry.active,
             max_sessions=self.registry.max_sessions, max_message_bytes=MAX_MESSAGE_BYTES,
-            max_gap_us=self.max_gap_us, default_lead_time_us=int(round(_DEFAULT.lead_s * 1e6)))
+            max_gap_us=self.max_gap_us, default_lead_time_us=int(round(_DEFAULT.lead_s * 1e6)),
+            source=self.source.description if self.source is not None else "",
+            listeners=self.listeners,
+            max_listeners=self.source.max_listeners if self.source is not None else 0)
+
+    async def Subscribe(self, request, context):
+        if self.source is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, NO_SOURCE_MESSAGE)
+        try:
+            listener = self.source.open(context.peer())
+        except StreamError as e:
+            await context.abort(e.code, e.message)
+        log.info("listener %s joined from %s (%d listening)", listener.listener_id,
+                 context.peer(), self.source.listeners)
+        outbox = listener.outbox
+        # The writer, as for Session; gRPC cancels it when the listener leaves,
+        # and the finally frees its outbox.
+        try:
+            while True:
+                try:
+                    message = outbox.get()
+                except StopIteration:
+                    return
+                except StreamError as e:
+                    log.info("listener %s ended: %s %s", listener.listener_id, e.code.name,
+                             e.message)
+                    await context.abort(e.code, e.message)
+                if message is None:
+                    await outbox.wait()
+                else:
+                    await context.write(message)
+        finally:
+            self.source.release(listener)
+            log.info("listener %s left (%d dropped)", listener.listener_id,
+                     outbox.events_dropped + outbox.stats_dropped)
 
     async def Session(self, request_iterator, context):
         try:
@@ -518,10 +591,12 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             log.info("session %s closed (%d frames)", stream.session_id, pipeline.frames_processed)
 
     def shutdown(self):
-        """End every open stream: its last stats, then UNAVAILABLE; refuse new ones.
+        """End every open stream and listener: its last stats, then UNAVAILABLE; refuse new ones.
 
         Call on the server's event loop.
         """
+        if self.source is not None:
+            self.source.shutdown()
         for stream in self.registry.shutdown():
             stream.closed = True  # the reader stops taking frames
             stream.outbox.finish(status=StreamError(grpc.StatusCode.UNAVAILABLE,

@@ -1,6 +1,6 @@
 """``ibeat bench``: compute, gRPC latency and musical timing of the real-time engine.
 
-Three sections, each optional:
+Four sections, each optional:
 
 * **compute** (one thread): the bundled clip streamed at 30 fps (a live
   client's rate) through :class:`~ibeat_core.session.Session`, every view in
@@ -29,6 +29,10 @@ Three sections, each optional:
   :func:`~ibeat_core.session.run_session` in Poly and Mono mode: the distance
   from each generated on-beat hit (16th step 0) to the nearest offline
   visual beat (the ground truth).
+* **video** (needs a data folder): the camera/video front-end on the 30 fps
+  512x288 dance video played like a camera (:mod:`ibeat_video.bench_video`):
+  frames captured, posed and dropped as stale, per-stage latency from capture
+  to event, CPU, for each pose model.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TARGETS", "STAGES", "bench_compute", "bench_grpc", "bench_timing", "run_bench",
+__all__ = ["BENCH_SECTIONS", "TARGETS", "STAGES", "bench_compute", "bench_grpc", "bench_timing", "run_bench",
            "format_bench", "loop_frames", "nearest_distances", "parse_sessions"]
 
 #: The issue's targets.
@@ -873,10 +877,17 @@ def format_bench(report: dict) -> str:
                 lines.append(f"- {mode.capitalize()}: median distance {ratio:.0%} of chance"
                              + (" (about chance level)." if ratio > 0.8 else "."))
         lines.append("")
+    if report.get("video"):
+        from ibeat_video.bench_video import format_video
+        lines.append(format_video(report["video"]))
     return "\n".join(lines)
 
 
-def run_bench(*, sections=("compute", "grpc", "timing"), sessions=(1, 8, 32, 64),
+#: Every section of ``ibeat bench``, in the order they run.
+BENCH_SECTIONS = ("compute", "grpc", "timing", "video")
+
+
+def run_bench(*, sections=BENCH_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
               progress: bool = True):
@@ -891,6 +902,9 @@ def run_bench(*, sections=("compute", "grpc", "timing"), sessions=(1, 8, 32, 64)
                                     workers=workers, progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
+    if "video" in sections and data_dir is not None:
+        from ibeat_video.bench_video import bench_video
+        report["video"] = bench_video(data_dir=data_dir, progress=progress)
     report["wall_s"] = round(time.monotonic() - t0, 1)
     return format_bench(report), report
 

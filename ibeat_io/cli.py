@@ -3,9 +3,12 @@
     ibeat analyze [CLIP] [--view N] [--plot out.png] [--wav out.wav] [--midi out.mid] [--json]
     ibeat analyze [CLIP] --model visbeat ...
     ibeat render [CLIP] -o out.mid [--wav out.wav] [--plot out.png] [--mode poly|mono] [--genre G]
+    ibeat render VIDEO -o out.mp4 [--midi out.mid] [--wav out.wav] [--pose-model lite|full]
+    ibeat live --camera N | --video PATH [--no-audio] [--no-preview] [--duration-s S]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
-    ibeat evaluate tempo|beats|drums --data DIR [--out DIR] [--json]
-    ibeat bench [--sessions 1,8,32,64] [--workers N] [--data DIR] [--out DIR] [--json]
+    ibeat evaluate tempo|beats|drums|pose --data DIR [--out DIR] [--json]
+    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,timing,video]
+                [--data DIR] [--out DIR] [--json]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -26,6 +29,7 @@ from ibeat_core.metrics import tempo_agrees
 from ibeat_core.drums import GENRES
 from ibeat_core.rhythm import RhythmConfig, analyze
 from ibeat_core.session import MODES, SessionConfig
+from ibeat_video.pose import POSE_MODELS  # light: mediapipe loads when a model is opened
 
 from .clips import bundled_clip_path, load_clip
 from .datasets import DATA_ENV, default_data_dir
@@ -78,15 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser(
-        "render", help="drums for a keypoint clip through the real-time engine",
-        description="Stream a keypoint clip frame by frame through the real-time engine "
-                    "(VisBeatNet + B-HMM beats, MuStyleNet style, DrumGenNet or Mono drums) "
-                    "and write the drums it played as MIDI, WAV and a figure.",
+        "render", help="drums for a keypoint clip or a dance video through the real-time engine",
+        description="Stream a keypoint clip (or the poses MediaPipe finds in a dance video) frame "
+                    "by frame through the real-time engine (VisBeatNet + B-HMM beats, MuStyleNet "
+                    "style, DrumGenNet or Mono drums) and write the drums it played as MIDI, WAV "
+                    "and a figure; for a video, also the annotated video with the drums as audio.",
         formatter_class=_HelpFormatter)
     p.add_argument("clip", nargs="?", default=None,
-                   help="AIST++ keypoints2d .pkl or ibeat .npz clip (default: the bundled clip)")
-    p.add_argument("-o", "--out", "--midi", dest="midi", type=Path, default=None,
-                   help="write the drums as a General MIDI file")
+                   help="AIST++ keypoints2d .pkl or ibeat .npz clip, or a dance video "
+                        "(.mp4 .mov .avi .mkv .webm) (default: the bundled clip)")
+    p.add_argument("-o", "--out", type=Path, default=None,
+                   help="keypoint clip: the MIDI file (same as --midi); video: the annotated "
+                        "video with the drums as audio (.mp4/.mov/.mkv)")
+    p.add_argument("--midi", type=Path, default=None, help="write the drums as a General MIDI file")
+    p.add_argument("--pose-model", choices=list(POSE_MODELS), default="lite",
+                   help="video input: MediaPipe pose model (lite is faster, full more accurate)")
+    p.add_argument("--height", type=int, default=None,
+                   help="video input: output picture height [px] (default: the source's, "
+                        "within 720..1080)")
     p.add_argument("--wav", type=Path, help="write the drums played on the synthesised kit (WAV)")
     p.add_argument("--plot", type=Path, help="write a figure: motion, beats, drum roll (PNG/PDF/SVG)")
     p.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
@@ -102,6 +115,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sampling temperature, 0 = no randomness")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_render)
+
+    p = sub.add_parser(
+        "live", help="play a camera or a video as drums in real time",
+        description="Pose a camera or a video in real time (MediaPipe, bundled model), run the "
+                    "engine on the dancer and play the drums on the default audio device, with a "
+                    "preview window when a display exists. Ctrl-C (or q in the preview) stops.",
+        formatter_class=_HelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=int, metavar="N", help="camera index (Linux: /dev/videoN)")
+    src.add_argument("--video", metavar="PATH",
+                     help="video file or URL, played at its frame rate like a camera")
+    p.add_argument("--pose-model", choices=list(POSE_MODELS), default="lite",
+                   help="pose landmark model: lite is faster, full more accurate")
+    p.add_argument("--mode", choices=list(MODES), default="poly",
+                   help="poly: DrumGenNet patterns; mono: one note per beat (the paper's baseline)")
+    p.add_argument("--genre", choices=list(GENRES), default="any", help="feel asked of DrumGenNet")
+    p.add_argument("--seed", type=int, default=0, help="seed of the drum sampling")
+    p.add_argument("--lead-ms", type=float, default=1e3 * SessionConfig.lead_s,
+                   help="how long before its play time a beat's hits are sent [ms], > 20")
+    p.add_argument("--no-audio", action="store_true", help="do not play the drums")
+    p.add_argument("--no-preview", action="store_true", help="no preview window")
+    p.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds")
+    p.add_argument("-o", "--out", type=Path, default=None,
+                   help="also write the drums as a General MIDI file")
+    p.add_argument("--wav", type=Path, default=None,
+                   help="also write the drums on the synthesised kit (WAV)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=_cmd_live)
 
     p = sub.add_parser(
         "train", help="train a network on a data directory (needs torch)",
@@ -121,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["tempo", "beats", "drums"], help="what to evaluate")
+    p.add_argument("what", choices=["tempo", "beats", "drums", "pose"], help="what to evaluate")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
@@ -155,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compute-frames", type=int, default=None,
                    help="grid frames timed in the compute section (default: every view of "
                         "the bundled clip, 3240)")
-    p.add_argument("--sections", default="compute,grpc,timing",
-                   help="which sections to run (timing only with --data)")
+    p.add_argument("--sections", default="compute,grpc,timing,video",
+                   help="which sections to run (timing and video only with --data)")
     p.add_argument("--data", type=Path, default=None,
                    help="data root laid out like shared/data: adds the musical timing on its "
                         "held-out clips")
@@ -169,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_analyze(args) -> int:
     path = Path(args.clip) if args.clip else bundled_clip_path()
     if path.suffix.lower() in _VIDEO_SUFFIXES:
-        raise IbeatError(f"{path}: video input comes with the camera front-end; for now "
-                         "give a keypoint clip (.pkl or .npz)")
+        raise IbeatError(f"{path}: analyze takes keypoint clips (.pkl or .npz); for a video use "
+                         f"ibeat render {shlex.quote(str(path))} -o out.mp4 --plot out.png")
     clip = load_clip(path, view=args.view)
     result = analyze(clip.timestamps_s, clip.keypoints, config=RhythmConfig.at_fps(args.fps))
     if args.model == "visbeat":
@@ -223,8 +264,11 @@ def _cmd_render(args) -> int:
 
     path = Path(args.clip) if args.clip else bundled_clip_path()
     if path.suffix.lower() in _VIDEO_SUFFIXES:
-        raise IbeatError(f"{path}: video input comes with the camera front-end; for now "
-                         "give a keypoint clip (.pkl or .npz)")
+        from ibeat_video.render_video import main_render_video
+        return main_render_video(args)
+    if args.out and args.midi and args.out != args.midi:
+        raise IbeatError("-o and --midi both name the MIDI file of a keypoint clip; give one")
+    args.midi = args.midi or args.out
     if not (args.midi or args.wav or args.plot or args.json):
         raise IbeatError("nothing to write: give -o out.mid, --wav, --plot or --json")
     config = SessionConfig(mode=args.mode, genre=args.genre, seed=args.seed,
@@ -243,6 +287,11 @@ def _cmd_render(args) -> int:
         if key in summary:
             print(f"{key:<9} {summary[key]}")
     return 0
+
+
+def _cmd_live(args) -> int:
+    from ibeat_video.live import main_live
+    return main_live(args)
 
 
 def _data_dir(args) -> Path:
@@ -264,6 +313,12 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.what == "pose":
+        from ibeat_video.pose_eval import run_pose_evaluation
+        text, report = run_pose_evaluation(_data_dir(args))
+        _write_report(args.out, "pose", text, report)
+        print(json.dumps(report, indent=1) if args.json else text)
+        return 0
     if args.what == "drums":
         from .evaluate_drums import run_drums_evaluation
         text, report = run_drums_evaluation(_data_dir(args), seed=args.seed,
@@ -291,12 +346,13 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import parse_sessions, run_bench
+    from .bench import BENCH_SECTIONS, parse_sessions, run_bench
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
-    unknown = set(sections) - {"compute", "grpc", "timing"}
+    unknown = set(sections) - set(BENCH_SECTIONS)
     if unknown:
-        raise IbeatError(f"unknown --sections {sorted(unknown)}; choose from compute, grpc, timing")
+        raise IbeatError(f"unknown --sections {sorted(unknown)}; choose from "
+                         f"{', '.join(BENCH_SECTIONS)}")
     try:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
     except ValueError as exc:
@@ -308,7 +364,7 @@ def _cmd_bench(args) -> int:
     if args.data is not None:
         _data_dir(args)
     command = ["ibeat bench"]
-    if args.sections != "compute,grpc,timing":
+    if args.sections != ",".join(BENCH_SECTIONS):
         command.append(f"--sections {args.sections}")
     if "grpc" in sections:
         command += [f"--sessions {args.sessions}", f"--duration-s {args.duration_s:g}"]

@@ -26,6 +26,15 @@ class DrumMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DRUM_MODE_UNSPECIFIED: _ClassVar[DrumMode]
     DRUM_MODE_POLY: _ClassVar[DrumMode]
     DRUM_MODE_MONO: _ClassVar[DrumMode]
+
+class SourceState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SOURCE_STATE_UNSPECIFIED: _ClassVar[SourceState]
+    SOURCE_STATE_STARTING: _ClassVar[SourceState]
+    SOURCE_STATE_TRACKING: _ClassVar[SourceState]
+    SOURCE_STATE_NO_PERSON: _ClassVar[SourceState]
+    SOURCE_STATE_ENDED: _ClassVar[SourceState]
+    SOURCE_STATE_FAILED: _ClassVar[SourceState]
 SKELETON_LAYOUT_UNSPECIFIED: SkeletonLayout
 SKELETON_LAYOUT_COCO17: SkeletonLayout
 SKELETON_LAYOUT_BLAZEPOSE33: SkeletonLayout
@@ -37,6 +46,12 @@ COORDINATE_SPACE_METERS: CoordinateSpace
 DRUM_MODE_UNSPECIFIED: DrumMode
 DRUM_MODE_POLY: DrumMode
 DRUM_MODE_MONO: DrumMode
+SOURCE_STATE_UNSPECIFIED: SourceState
+SOURCE_STATE_STARTING: SourceState
+SOURCE_STATE_TRACKING: SourceState
+SOURCE_STATE_NO_PERSON: SourceState
+SOURCE_STATE_ENDED: SourceState
+SOURCE_STATE_FAILED: SourceState
 
 class ClientMessage(_message.Message):
     __slots__ = ("config", "frame")
@@ -81,18 +96,22 @@ class PoseFrame(_message.Message):
     def __init__(self, timestamp_us: _Optional[int] = ..., keypoints: _Optional[_Iterable[float]] = ..., frame_id: _Optional[int] = ...) -> None: ...
 
 class ServerMessage(_message.Message):
-    __slots__ = ("accepted", "beat", "hits", "stats", "restarted")
+    __slots__ = ("accepted", "beat", "hits", "stats", "restarted", "source", "source_status")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     BEAT_FIELD_NUMBER: _ClassVar[int]
     HITS_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
     RESTARTED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_STATUS_FIELD_NUMBER: _ClassVar[int]
     accepted: SessionAccepted
     beat: BeatEvent
     hits: DrumHits
     stats: SessionStats
     restarted: StreamRestarted
-    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., beat: _Optional[_Union[BeatEvent, _Mapping]] = ..., hits: _Optional[_Union[DrumHits, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., restarted: _Optional[_Union[StreamRestarted, _Mapping]] = ...) -> None: ...
+    source: SourceInfo
+    source_status: SourceStatus
+    def __init__(self, accepted: _Optional[_Union[SessionAccepted, _Mapping]] = ..., beat: _Optional[_Union[BeatEvent, _Mapping]] = ..., hits: _Optional[_Union[DrumHits, _Mapping]] = ..., stats: _Optional[_Union[SessionStats, _Mapping]] = ..., restarted: _Optional[_Union[StreamRestarted, _Mapping]] = ..., source: _Optional[_Union[SourceInfo, _Mapping]] = ..., source_status: _Optional[_Union[SourceStatus, _Mapping]] = ...) -> None: ...
 
 class SessionAccepted(_message.Message):
     __slots__ = ("session_id", "model_versions", "internal_rate_hz", "joints_expected", "values_per_joint", "lead_time_us", "genre", "mode", "max_gap_us", "stats_interval_us")
@@ -180,7 +199,7 @@ class DrumHits(_message.Message):
     def __init__(self, beat_index: _Optional[int] = ..., emitted_us: _Optional[int] = ..., frame_id: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[DrumHit, _Mapping]]] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("frames_received", "frames_processed", "frames_dropped", "events_dropped", "stats_dropped", "latency_p50_us", "latency_p99_us", "latency_max_us", "stream_time_us", "last_frame_id", "restarts", "final")
+    __slots__ = ("frames_received", "frames_processed", "frames_dropped", "events_dropped", "stats_dropped", "latency_p50_us", "latency_p99_us", "latency_max_us", "stream_time_us", "last_frame_id", "restarts", "final", "server_time_us", "source_time_us")
     FRAMES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     FRAMES_PROCESSED_FIELD_NUMBER: _ClassVar[int]
     FRAMES_DROPPED_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +212,8 @@ class SessionStats(_message.Message):
     LAST_FRAME_ID_FIELD_NUMBER: _ClassVar[int]
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TIME_US_FIELD_NUMBER: _ClassVar[int]
     frames_received: int
     frames_processed: int
     frames_dropped: int
@@ -205,7 +226,9 @@ class SessionStats(_message.Message):
     last_frame_id: int
     restarts: int
     final: bool
-    def __init__(self, frames_received: _Optional[int] = ..., frames_processed: _Optional[int] = ..., frames_dropped: _Optional[int] = ..., events_dropped: _Optional[int] = ..., stats_dropped: _Optional[int] = ..., latency_p50_us: _Optional[int] = ..., latency_p99_us: _Optional[int] = ..., latency_max_us: _Optional[int] = ..., stream_time_us: _Optional[int] = ..., last_frame_id: _Optional[int] = ..., restarts: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+    server_time_us: int
+    source_time_us: int
+    def __init__(self, frames_received: _Optional[int] = ..., frames_processed: _Optional[int] = ..., frames_dropped: _Optional[int] = ..., events_dropped: _Optional[int] = ..., stats_dropped: _Optional[int] = ..., latency_p50_us: _Optional[int] = ..., latency_p99_us: _Optional[int] = ..., latency_max_us: _Optional[int] = ..., stream_time_us: _Optional[int] = ..., last_frame_id: _Optional[int] = ..., restarts: _Optional[int] = ..., final: _Optional[bool] = ..., server_time_us: _Optional[int] = ..., source_time_us: _Optional[int] = ...) -> None: ...
 
 class StreamRestarted(_message.Message):
     __slots__ = ("time_us", "gap_us", "reason")
@@ -221,8 +244,56 @@ class GetInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SubscribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SourceInfo(_message.Message):
+    __slots__ = ("listener_id", "description", "is_live", "loop", "fps", "width", "height", "duration_us", "pose_model", "session", "seed", "server_time_us", "source_time_us", "listeners")
+    LISTENER_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IS_LIVE_FIELD_NUMBER: _ClassVar[int]
+    LOOP_FIELD_NUMBER: _ClassVar[int]
+    FPS_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DURATION_US_FIELD_NUMBER: _ClassVar[int]
+    POSE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    LISTENERS_FIELD_NUMBER: _ClassVar[int]
+    listener_id: str
+    description: str
+    is_live: bool
+    loop: bool
+    fps: float
+    width: int
+    height: int
+    duration_us: int
+    pose_model: str
+    session: SessionAccepted
+    seed: int
+    server_time_us: int
+    source_time_us: int
+    listeners: int
+    def __init__(self, listener_id: _Optional[str] = ..., description: _Optional[str] = ..., is_live: _Optional[bool] = ..., loop: _Optional[bool] = ..., fps: _Optional[float] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., duration_us: _Optional[int] = ..., pose_model: _Optional[str] = ..., session: _Optional[_Union[SessionAccepted, _Mapping]] = ..., seed: _Optional[int] = ..., server_time_us: _Optional[int] = ..., source_time_us: _Optional[int] = ..., listeners: _Optional[int] = ...) -> None: ...
+
+class SourceStatus(_message.Message):
+    __slots__ = ("state", "message", "time_us", "server_time_us")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TIME_US_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    state: SourceState
+    message: str
+    time_us: int
+    server_time_us: int
+    def __init__(self, state: _Optional[_Union[SourceState, str]] = ..., message: _Optional[str] = ..., time_us: _Optional[int] = ..., server_time_us: _Optional[int] = ...) -> None: ...
+
 class ServerInfo(_message.Message):
-    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us")
+    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us", "source", "listeners", "max_listeners")
     class ModelVersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -242,6 +313,9 @@ class ServerInfo(_message.Message):
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_GAP_US_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_LEAD_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LISTENERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_LISTENERS_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     protocol: str
     model_versions: _containers.ScalarMap[str, str]
@@ -254,4 +328,7 @@ class ServerInfo(_message.Message):
     max_message_bytes: int
     max_gap_us: int
     default_lead_time_us: int
-    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ...) -> None: ...
+    source: str
+    listeners: int
+    max_listeners: int
+    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ..., source: _Optional[str] = ..., listeners: _Optional[int] = ..., max_listeners: _Optional[int] = ...) -> None: ...

@@ -44,6 +44,11 @@ class IbeatStub:
                 request_serializer=ibeat_dot_v1_dot_ibeat__pb2.GetInfoRequest.SerializeToString,
                 response_deserializer=ibeat_dot_v1_dot_ibeat__pb2.ServerInfo.FromString,
                 _registered_method=True)
+        self.Subscribe = channel.unary_stream(
+                '/ibeat.v1.Ibeat/Subscribe',
+                request_serializer=ibeat_dot_v1_dot_ibeat__pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=ibeat_dot_v1_dot_ibeat__pb2.ServerMessage.FromString,
+                _registered_method=True)
 
 
 class IbeatServicer:
@@ -76,6 +81,34 @@ class IbeatServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Subscribe(self, request, context):
+        """Listen to the server's own source (`ibeat-server --camera N` or
+        `--video FILE`): the server runs capture, pose and the engine itself and
+        every listener gets the same events; a listener sends nothing but this
+        request. The source runs from server start whether or not anyone listens,
+        like a radio: a listener hears from the moment it joins.
+
+        The stream: SourceInfo once, the current SourceStatus, then BeatEvent /
+        DrumHits as the source session commits them (about the lead time ahead, in
+        the source clock), SourceStatus on every change ("no person in frame", ...),
+        StreamRestarted when a looping video starts again (the engine restarts),
+        SessionStats every stats_interval_us of source time. When a video ends (no
+        --loop): SourceStatus ENDED, a final SessionStats, then status OK; a
+        listener that joins later gets SourceInfo, ENDED, final stats and OK.
+        A slow listener drops its own oldest messages (counted in its stats) and
+        never holds up the source or other listeners.
+
+        Errors:
+        FAILED_PRECONDITION  the server has no source (started without --camera/--video)
+        RESOURCE_EXHAUSTED   server at --max-listeners
+        UNAVAILABLE          the source failed (camera lost; SourceStatus FAILED
+        says why, after a final SessionStats), or the server
+        is shutting down (after a final SessionStats)
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IbeatServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -88,6 +121,11 @@ def add_IbeatServicer_to_server(servicer, server):
                     servicer.GetInfo,
                     request_deserializer=ibeat_dot_v1_dot_ibeat__pb2.GetInfoRequest.FromString,
                     response_serializer=ibeat_dot_v1_dot_ibeat__pb2.ServerInfo.SerializeToString,
+            ),
+            'Subscribe': grpc.unary_stream_rpc_method_handler(
+                    servicer.Subscribe,
+                    request_deserializer=ibeat_dot_v1_dot_ibeat__pb2.SubscribeRequest.FromString,
+                    response_serializer=ibeat_dot_v1_dot_ibeat__pb2.ServerMessage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -144,6 +182,33 @@ class Ibeat:
             '/ibeat.v1.Ibeat/GetInfo',
             ibeat_dot_v1_dot_ibeat__pb2.GetInfoRequest.SerializeToString,
             ibeat_dot_v1_dot_ibeat__pb2.ServerInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Subscribe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ibeat.v1.Ibeat/Subscribe',
+            ibeat_dot_v1_dot_ibeat__pb2.SubscribeRequest.SerializeToString,
+            ibeat_dot_v1_dot_ibeat__pb2.ServerMessage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,105 @@
+"""What a client heard: shared by the clients ``ibeat-replay`` and ``ibeat-listen``.
+
+The channel set-up (plaintext or TLS, waiting for the server), percentiles,
+the hit lead-time summary, writing the hits heard as MIDI / WAV / a figure,
+and printing a report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import grpc
+import numpy as np
+
+__all__ = ["open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
+           "print_report"]
+
+
+def open_channel(server: str, *, tls: bool = False, tls_ca=None) -> grpc.Channel:
+    """A channel to ``host:port``: plaintext, or TLS with the system roots or ``tls_ca`` (PEM path)."""
+    if tls or tls_ca:
+        roots = open(tls_ca, "rb").read() if tls_ca else None
+        return grpc.secure_channel(server, grpc.ssl_channel_credentials(roots))
+    return grpc.insecure_channel(server)
+
+
+def wait_for_server(channel: grpc.Channel, server: str, wait_s: float, *, prog: str) -> bool:
+    """Wait up to ``wait_s`` [s] for the channel to connect; False (and a message) if it does not."""
+    if wait_s <= 0:
+        return True
+    try:
+        grpc.channel_ready_future(channel).result(timeout=wait_s)
+        return True
+    except grpc.FutureTimeoutError:
+        print(f"{prog}: no server at {server} after {wait_s:g} s", file=sys.stderr)
+        return False
+
+
+def percentiles(values, qs) -> list:
+    """Percentiles ``qs`` of ``values`` rounded to 3 decimals; Nones when empty."""
+    v = np.asarray(values, dtype=np.float64)
+    return [round(float(x), 3) for x in np.percentile(v, qs)] if v.size else [None] * len(qs)
+
+
+def lead_summary(leads_ms) -> dict:
+    """``hit_lead_p1_ms``, ``hit_lead_p50_ms`` and ``hits_on_time_share`` (lead >= 0) of leads [ms]."""
+    if leads_ms is None:
+        return {"hit_lead_p1_ms": None, "hit_lead_p50_ms": None, "hits_on_time_share": None}
+    p1, p50 = percentiles(leads_ms, [1, 50])
+    share = round(float(np.mean(np.asarray(leads_ms) >= 0)), 4) if len(leads_ms) else None
+    return {"hit_lead_p1_ms": p1, "hit_lead_p50_ms": p50, "hits_on_time_share": share}
+
+
+def write_heard(beats, hits, *, start_us: int, end_us: int, midi=None, wav=None,
+                seed: int = 0) -> dict:
+    """Write hits heard as General MIDI and/or WAV (synthesised kit), time 0 at ``start_us``.
+
+    Parameters
+    ----------
+    beats, hits : sequences of ``ibeat.v1`` BeatEvent and DrumHit messages
+        The beats give the MIDI file's tempo (median; 120 BPM without beats).
+    start_us, end_us : int
+        Wire times [us] of the start and end of what was heard; hits before
+        ``start_us`` are left out, the WAV lasts until ``end_us`` plus 1 s.
+    midi, wav : path-like, optional
+    seed : int
+        Seed of the synthesised kit's variations.
+
+    Returns
+    -------
+    dict
+        ``{"midi": path, "wav": path}`` for what was written.
+    """
+    written = {}
+    if not (midi or wav):
+        return written
+    hits = [h for h in hits if h.time_us >= start_us]
+    onsets = np.array([(h.time_us - start_us) / 1e6 for h in hits], dtype=np.float64)
+    if midi:
+        from ibeat_io.midi import notes_to_pretty_midi
+        tempo = float(np.median([b.tempo_bpm for b in beats])) if beats else 120.0
+        pm = notes_to_pretty_midi(onsets, np.array([h.gm_pitch for h in hits], dtype=np.int64),
+                                  np.array([h.velocity for h in hits], dtype=np.int64), bpm=tempo)
+        pm.write(str(midi))
+        written["midi"] = str(midi)
+    if wav:
+        from ibeat_core.drumkit import SAMPLE_RATE, render_hits
+        from ibeat_io.audio import write_wav
+        duration_s = (int(end_us) - start_us) / 1e6 + 1.0
+        audio = render_hits(onsets, np.array([h.drum_class for h in hits], dtype=np.int64),
+                            np.array([h.velocity / 127.0 for h in hits], dtype=np.float64),
+                            sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=seed)
+        write_wav(wav, audio, sample_rate=SAMPLE_RATE)
+        written["wav"] = str(wav)
+    return written
+
+
+def print_report(rep: dict, *, as_json: bool = False):
+    """A report on stdout: JSON, or one ``key: value`` line each."""
+    if as_json:
+        print(json.dumps(rep, indent=1))
+    else:
+        for key, value in rep.items():
+            print(f"{key:>24}: {value}")
