@@ -13,8 +13,27 @@ import sys
 import grpc
 import numpy as np
 
-__all__ = ["open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
+__all__ = ["HeardMessages", "open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
            "print_report"]
+
+
+class HeardMessages:
+    """The events among a client's received ``ServerMessage`` list (``self.messages``)."""
+
+    messages: list
+
+    @property
+    def beats(self) -> list:
+        return [m.beat for m in self.messages if m.HasField("beat")]
+
+    @property
+    def hits(self) -> list:
+        return [h for m in self.messages if m.HasField("hits") for h in m.hits.hits]
+
+    @property
+    def last_stats(self):
+        stats = [m.stats for m in self.messages if m.HasField("stats")]
+        return stats[-1] if stats else None
 
 
 def open_channel(server: str, *, tls: bool = False, tls_ca=None) -> grpc.Channel:

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import grpc
 
-from .heard import lead_summary, open_channel, print_report, wait_for_server, write_heard
+from .heard import (HeardMessages, lead_summary, open_channel, print_report,
+                    wait_for_server, write_heard)
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -45,7 +46,7 @@ CLOCK_READINGS = 8
 
 
 @dataclass
-class Listening:
+class Listening(HeardMessages):
     """What a listener heard; ``received_at`` are ``time.monotonic()`` seconds per message.
 
     ``ended_by``: ``"source"`` (the stream ended, see ``status``), ``"duration"``
@@ -65,21 +66,8 @@ class Listening:
         return self.messages[0].source if self.messages and self.messages[0].HasField("source") else None
 
     @property
-    def beats(self) -> list:
-        return [m.beat for m in self.messages if m.HasField("beat")]
-
-    @property
-    def hits(self) -> list:
-        return [h for m in self.messages if m.HasField("hits") for h in m.hits.hits]
-
-    @property
     def statuses(self) -> list:
         return [m.source_status for m in self.messages if m.HasField("source_status")]
-
-    @property
-    def last_stats(self):
-        stats = [m.stats for m in self.messages if m.HasField("stats")]
-        return stats[-1] if stats else None
 
 
 def listen(target, *, duration_s: float | None = None, timeout_s: float | None = None) -> Listening:

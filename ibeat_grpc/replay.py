@@ -32,7 +32,7 @@ import numpy as np
 from ibeat_core.drums import GENRES
 from ibeat_core.session import MODES
 
-from .heard import (lead_summary, open_channel, percentiles, print_report, wait_for_server,
+from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
@@ -81,7 +81,7 @@ def frame_messages(timestamps_us, keypoints, *, config: pb.SessionConfig, speed:
 
 
 @dataclass
-class Replay:
+class Replay(HeardMessages):
     """What a replay sent and heard (wall times are ``time.perf_counter`` seconds)."""
 
     timestamps_us: np.ndarray
@@ -92,19 +92,6 @@ class Replay:
     start: list = field(default_factory=list)
     status: grpc.StatusCode = grpc.StatusCode.OK
     details: str = ""
-
-    @property
-    def beats(self) -> list:
-        return [m.beat for m in self.messages if m.HasField("beat")]
-
-    @property
-    def hits(self) -> list:
-        return [h for m in self.messages if m.HasField("hits") for h in m.hits.hits]
-
-    @property
-    def last_stats(self):
-        stats = [m.stats for m in self.messages if m.HasField("stats")]
-        return stats[-1] if stats else None
 
 
 def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None = None,
