@@ -407,12 +407,7 @@ class PoseEstimator:
         ts = _valid_timestamp(timestamp_ms, self._last_ms)
         height, width = frame.shape[:2]
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=frame)
-        if self._filter_logs:
-            with _native_logs_filtered():
-                start = time.perf_counter()
-                result = self._landmarker.detect_for_video(image, ts + 1)
-                inference_ms = (time.perf_counter() - start) * 1e3
-        else:
+        with _native_logs_filtered() if self._filter_logs else contextlib.nullcontext():
             start = time.perf_counter()
             result = self._landmarker.detect_for_video(image, ts + 1)
             inference_ms = (time.perf_counter() - start) * 1e3
