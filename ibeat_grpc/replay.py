@@ -37,7 +37,8 @@ from .heard import (HeardMessages, lead_summary, open_channel, percentiles, prin
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
-__all__ = ["clip_frames", "frame_messages", "Replay", "replay", "hit_leads_ms", "report",
+__all__ = ["clip_frames", "frame_messages", "Replay", "replay", "hit_leads_ms", "client_latencies_ms",
+           "report",
            "write_outputs", "main"]
 
 _MODES = {"poly": pb.DRUM_MODE_POLY, "mono": pb.DRUM_MODE_MONO}
@@ -129,16 +130,21 @@ def hit_leads_ms(r: Replay) -> list | None:
             for h in m.hits.hits]
 
 
-def report(r: Replay) -> dict:
-    """The latency report of a replay (see the module docstring); times in ms unless ``_us``."""
-    stats = r.last_stats
-    client_ms = []
+def client_latencies_ms(r: Replay) -> list:
+    """Per beat or hits message heard: frame handed to gRPC -> the event it produced arrived [ms]."""
+    out = []
     for m, at in zip(r.messages, r.received_at):
         kind = m.WhichOneof("msg")
         if kind in ("beat", "hits"):
             frame_id = getattr(m, kind).frame_id
             if frame_id in r.sent_at:
-                client_ms.append(1e3 * (at - r.sent_at[frame_id]))
+                out.append(1e3 * (at - r.sent_at[frame_id]))
+    return out
+
+
+def report(r: Replay) -> dict:
+    """The latency report of a replay (see the module docstring); times in ms unless ``_us``."""
+    stats = r.last_stats
     out = {"status": r.status.name, "details": r.details,
            "speed": "max" if r.speed is None else r.speed,
            "frames_sent": len(r.sent_at),
@@ -148,7 +154,7 @@ def report(r: Replay) -> dict:
            "server_latency_p50_us": int(stats.latency_p50_us) if stats else None,
            "server_latency_p99_us": int(stats.latency_p99_us) if stats else None,
            "events_dropped": int(stats.events_dropped) if stats else None}
-    p50, p99 = percentiles(client_ms, [50, 99])
+    p50, p99 = percentiles(client_latencies_ms(r), [50, 99])
     out.update(client_latency_p50_ms=p50, client_latency_p99_ms=p99)
     out.update(lead_summary(hit_leads_ms(r)))
     return out

@@ -534,22 +534,9 @@ class IbeatServicer(pb_grpc.IbeatServicer):
         log.info("listener %s joined from %s (%d listening)", listener.listener_id,
                  context.peer(), self.source.listeners)
         outbox = listener.outbox
-        # The writer, as for Session; gRPC cancels it when the listener leaves,
-        # and the finally frees its outbox.
+        # gRPC cancels the writer when the listener leaves; the finally frees its outbox.
         try:
-            while True:
-                try:
-                    message = outbox.get()
-                except StopIteration:
-                    return
-                except StreamError as e:
-                    log.info("listener %s ended: %s %s", listener.listener_id, e.code.name,
-                             e.message)
-                    await context.abort(e.code, e.message)
-                if message is None:
-                    await outbox.wait()
-                else:
-                    await context.write(message)
+            await _write(outbox, context, f"listener {listener.listener_id}")
         finally:
             self.source.release(listener)
             log.info("listener %s left (%d dropped)", listener.listener_id,
@@ -570,21 +557,13 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             _read(pipeline, stream, context), name=f"ibeat-session-{stream.session_id}")
         # This coroutine is the writer; gRPC cancels it on every abnormal end of the RPC
         # (client gone, deadline, server stop), and the finally frees the session.
+        def last_words(error: StreamError):
+            if error.code == grpc.StatusCode.UNAVAILABLE and pipeline.session is not None:
+                return pipeline.stats(final=True)
+            return None
+
         try:
-            while True:
-                try:
-                    message = outbox.get()
-                except StopIteration:
-                    return
-                except StreamError as e:
-                    log.info("session %s ended: %s %s", stream.session_id, e.code.name, e.message)
-                    if e.code == grpc.StatusCode.UNAVAILABLE and pipeline.session is not None:
-                        await context.write(pipeline.stats(final=True))
-                    await context.abort(e.code, e.message)
-                if message is None:
-                    await outbox.wait()
-                else:
-                    await context.write(message)
+            await _write(outbox, context, f"session {stream.session_id}", last_words=last_words)
         finally:
             reader.cancel()
             self.registry.release(stream)
@@ -601,6 +580,29 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             stream.closed = True  # the reader stops taking frames
             stream.outbox.finish(status=StreamError(grpc.StatusCode.UNAVAILABLE,
                                                     "server is shutting down"))
+
+
+async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error: None):
+    """Writer of one stream: the outbox to the client until it finishes.
+
+    Returns on a clean finish; aborts the RPC with the outbox's final status,
+    after ``last_words(status)`` when that gives a message.
+    """
+    while True:
+        try:
+            message = outbox.get()
+        except StopIteration:
+            return
+        except StreamError as e:
+            log.info("%s ended: %s %s", name, e.code.name, e.message)
+            final = last_words(e)
+            if final is not None:
+                await context.write(final)
+            await context.abort(e.code, e.message)
+        if message is None:
+            await outbox.wait()
+        else:
+            await context.write(message)
 
 
 async def _read(pipeline: StreamPipeline, stream: _Stream, context):

@@ -486,23 +486,14 @@ def _client_main():
 
 def _session_result(r) -> dict:
     """Raw measurements of one replay (ms), for pooling across sessions."""
-    client_ms = []
-    for m, at in zip(r.messages, r.received_at):
-        kind = m.WhichOneof("msg")
-        if kind in ("beat", "hits"):
-            frame_id = getattr(m, kind).frame_id
-            if frame_id in r.sent_at:
-                client_ms.append(1e3 * (at - r.sent_at[frame_id]))
-    leads, engine_leads = [], []
-    if r.start and len(r.timestamps_us):
-        t0_us, wall0 = int(r.timestamps_us[0]), r.start[0]
-        for m, at in zip(r.messages, r.received_at):
-            if m.HasField("hits"):
-                for h in m.hits.hits:
-                    leads.append(1e3 * (wall0 + (h.time_us - t0_us) / 1e6 - at))
-                    # How far ahead the engine scheduled it: play time - the timestamp of
-                    # the input frame whose arrival produced it.
-                    engine_leads.append((h.time_us - int(r.timestamps_us[m.hits.frame_id])) / 1e3)
+    from ibeat_grpc.replay import client_latencies_ms, hit_leads_ms
+
+    client_ms = client_latencies_ms(r)
+    leads = hit_leads_ms(r) or []
+    # How far ahead the engine scheduled each hit: play time - the timestamp of the
+    # input frame whose arrival produced it (same order as the leads).
+    engine_leads = [(h.time_us - int(r.timestamps_us[m.hits.frame_id])) / 1e3
+                    for m in r.messages if m.HasField("hits") for h in m.hits.hits]
     # How far behind real time the sending fell: last hand-over vs its due time.
     behind_ms = None
     if r.start and r.sent_at:
