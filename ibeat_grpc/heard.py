@@ -104,7 +104,7 @@ def write_heard(beats, hits, *, start_us: int, end_us: int, midi=None, wav=None,
         pm.write(str(midi))
         written["midi"] = str(midi)
     if wav:
-        from ibeat_core.drumkit import SAMPLE_RATE, render_hits
+        from ibeat_io.drumkit import SAMPLE_RATE, render_hits
         from ibeat_io.audio import write_wav
         duration_s = (int(end_us) - start_us) / 1e6 + 1.0
         audio = render_hits(onsets, np.array([h.drum_class for h in hits], dtype=np.int64),

@@ -1,6 +1,6 @@
 """Audio files: WAV writing, and optional FluidSynth rendering of MIDI.
 
-ibeat's own kit (:mod:`ibeat_core.drumkit`) needs nothing beyond numpy and
+ibeat's own kit (:mod:`ibeat_io.drumkit`) needs nothing beyond numpy and
 scipy. FluidSynth with a SoundFont (e.g. the shared TimGM6mb) is an optional
 alternative; pyfluidsynth is imported only when it is asked for.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from ibeat_core.drumkit import SAMPLE_RATE
+from ibeat_io.drumkit import SAMPLE_RATE
 from ibeat_core.errors import ParameterError
 
 __all__ = ["write_wav", "render_with_fluidsynth"]
@@ -86,7 +86,7 @@ def render_with_fluidsynth(pm, sf2_path, *, sample_rate: int = SAMPLE_RATE) -> n
     if importlib.util.find_spec("fluidsynth") is None:
         raise ModuleNotFoundError(
             "render_with_fluidsynth needs pyfluidsynth: `pip install pyfluidsynth` plus the "
-            "FluidSynth library (e.g. `apt-get install fluidsynth`); ibeat_core.drumkit "
+            "FluidSynth library (e.g. `apt-get install fluidsynth`); ibeat_io.drumkit "
             "renders without it"
         )
     sf2_path = Path(sf2_path)

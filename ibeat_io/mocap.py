@@ -1,6 +1,6 @@
 """Motion-capture loaders: Dance with Melody (JSON) and CMU salsa (BVH) as 3D COCO-17.
 
-Every loader returns a :class:`~ibeat_core.projection.Mocap3D`: joints
+Every loader returns a :class:`~ibeat_io.projection.Mocap3D`: joints
 ``(T, 17, 3)`` float32 in metres, right-handed, y up, with the floor moved to
 y = 0 (the datasets put it anywhere), plus the frame rate in Hz. Joints the
 capture lacks (nose, eyes, ears) are synthesised from the head so that the
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ibeat_core.errors import ParameterError
-from ibeat_core.projection import Mocap3D
+from ibeat_io.projection import Mocap3D
 from ibeat_core.skeleton import COCO17_JOINTS, N_JOINTS
 
 __all__ = [

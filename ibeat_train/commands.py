@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .beat_data import VALIDATION, build_beat_examples
+from ibeat_io.beat_data import VALIDATION, build_beat_examples
 
 __all__ = ["TRAINERS", "train"]
 

@@ -2,7 +2,7 @@
 
 The paper computes FID on an InceptionV3 adapted to drum spectrograms and
 trained to classify GMD genres. ibeat measures patterns on the beat grid
-instead (see :mod:`ibeat_core.drum_metrics`): a small 1-D CNN reads a two-bar
+instead (see :mod:`ibeat_metrics.drums`): a small 1-D CNN reads a two-bar
 hit matrix (32 sixteenths x 9 classes, velocities) and is trained on the GMD
 train split to tell its nine genres (:data:`GENRE_CLASSES`) apart; FID uses its
 64-dimensional penultimate layer. The features describe what is played where,
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ibeat_core.drum_metrics import WINDOW_BEATS, pattern_windows
+from ibeat_metrics.drums import WINDOW_BEATS, pattern_windows
 from ibeat_core.drums import GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT
 from ibeat_io.groove import load_groove_file, load_info
 

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ibeat_core.drum_metrics import hit_f1, hit_statistics
+from ibeat_metrics.drums import hit_f1, hit_statistics
 from ibeat_core.drumgen import CONTEXT_BEATS, CONTEXT_STEPS, DrumGenConfig, generate_pattern
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_io.groove import GROOVE_DIR_NAME, load_groove_file, load_info

@@ -15,7 +15,7 @@ Training pairs (paper 4.1, pairing by dynamic time warping as in Davis and
 Agrawala's visual rhythm), made by :func:`make_style_pairs`, seeded:
 
 1. a ``window_s`` window of one real motion example (uniformly over all
-   frames of :func:`ibeat_train.beat_data.build_beat_examples`); its input is
+   frames of :func:`ibeat_io.beat_data.build_beat_examples`); its input is
    the causal kinematic offsets, computed over the whole sequence so the
    filter and normaliser are warm as in a stream. Its beat period is the median
    interval of its offline visual beats (at least 3 in the window, 60-180 BPM);
@@ -29,7 +29,7 @@ Agrawala's visual rhythm), made by :func:`make_style_pairs`, seeded:
    time axis: the target.
 
 Train pairs use train motion and GMD's train split, validation pairs the held-out
-motion (:data:`ibeat_train.beat_data.VALIDATION`) and GMD's validation split;
+motion (:data:`ibeat_io.beat_data.VALIDATION`) and GMD's validation split;
 never mixed. The default makes 8000 train and 800 validation pairs of 6 s.
 Selection keeps the weights of the lowest validation reconstruction MSE.
 """
@@ -543,7 +543,7 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     ----------
     data_dir : path-like
         Laid out like ``shared/data``: ``groove-midi`` plus the motion datasets
-        of :func:`ibeat_train.beat_data.build_beat_examples`.
+        of :func:`ibeat_io.beat_data.build_beat_examples`.
     out_dir : path-like
         Receives ``mustyle.onnx``, ``mustyle.pt`` and ``meta.json``.
     steps : int or None
@@ -559,7 +559,7 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     """
     from ibeat_io.groove import GROOVE_DIR_NAME
 
-    from .beat_data import VALIDATION, build_beat_examples
+    from ibeat_io.beat_data import VALIDATION, build_beat_examples
 
     t0 = time.time()
     cfg = TrainConfig(seed=seed, **({"steps": steps} if steps else {}))

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from ibeat_core.beat_hmm import viterbi
 from ibeat_core.directogram import N_BINS
 from ibeat_core.keypoints import FPS
-from ibeat_core.metrics import evaluate
+from ibeat_metrics.beats import evaluate
 
 from .visbeat import (TrainConfig, beat_loss, beat_targets, make_optimizer, optimizer_step,
                       sample_batch)
@@ -235,7 +235,7 @@ class ReferenceBeats:
     """Offline beat tracker: windowed :class:`ReferenceNet`, then B-HMM Viterbi.
 
     Calling it, or :meth:`beats`, on an example gives its beat times [s], so it
-    plugs into :class:`ibeat_io.evaluate_beats.Method` (``causal=False``).
+    plugs into :class:`ibeat_cli.evaluate.beats.Method` (``causal=False``).
 
     Parameters
     ----------
@@ -257,7 +257,7 @@ class ReferenceBeats:
         """Beat times [s] of ``example``.
 
         ``example`` is anything with ``directogram`` (N, n_bins) and ``times_s``
-        (N,) [s], e.g. a :class:`~ibeat_train.beat_data.BeatExample`.
+        (N,) [s], e.g. a :class:`~ibeat_io.beat_data.BeatExample`.
         """
         probs = reference_beat_probs(self.net, example.directogram, hop_frames=self.hop_frames)
         return example.times_s[viterbi(probs).beat_frames]
@@ -347,7 +347,7 @@ def train_reference(train, validation, cfg: ReferenceConfig = ReferenceConfig(),
 
     Parameters
     ----------
-    train, validation : list of :class:`ibeat_train.beat_data.BeatExample`
+    train, validation : list of :class:`ibeat_io.beat_data.BeatExample`
     cfg : ReferenceConfig
     progress : bool
         Show a tqdm bar.

@@ -10,7 +10,7 @@
 
 About 26k parameters. The loss is MSE on the offsets plus a weighted binary
 cross-entropy on the beats. Training samples 10 s windows of the examples of
-:mod:`ibeat_train.beat_data` with label-preserving augmentation: mirroring (a
+:mod:`ibeat_io.beat_data` with label-preserving augmentation: mirroring (a
 permutation of the direction bins), gain (body-scale error), time stretch (beats
 moved accordingly), and a second pass that feeds the network its own offsets so
 that free-running inference is what it was trained for.

@@ -4,7 +4,7 @@
 camera, stale frames are skipped) feeds a
 :class:`~ibeat_video.video_session.VideoSession`; its drum hits go to the
 default audio device through a small mixer (:class:`DrumMixer`: each hit of
-:mod:`ibeat_core.drumkit`'s synthesised kit starts at its play time, mixed in
+:mod:`ibeat_io.drumkit`'s synthesised kit starts at its play time, mixed in
 the output stream's callback). A preview window shows the skeleton when a
 display exists. A one-line status goes to stderr every second, and a summary
 with per-stage latency at the end. Ctrl-C, ``q`` or Esc in the preview, the
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ibeat_core.drumkit import MIX_GAIN, SAMPLE_RATE, soft_limit, synth_voice
+from ibeat_io.drumkit import MIX_GAIN, SAMPLE_RATE, soft_limit, synth_voice
 from ibeat_core.drums import GM_EXPORT_PITCHES, MAX_MIDI_VELOCITY, N_DRUM_CLASSES, velocity_to_midi
 from ibeat_core.errors import IbeatError, ParameterError
 from ibeat_core.session import BeatCue, DrumHit, SessionConfig
@@ -70,7 +70,7 @@ class DrumMixer:
     ----------
     sample_rate : int
     seed : int
-        Seed of the kit's voices (as :func:`ibeat_core.drumkit.render_hits`).
+        Seed of the kit's voices (as :func:`ibeat_io.drumkit.render_hits`).
     gain : float
         Gain on the sum of voices before the soft limiter.
 
@@ -450,7 +450,7 @@ def _write_outputs(hits, beats, start_s, config, out_midi, out_wav, duration_s) 
         pm.write(str(out_midi))
         out["midi"] = str(out_midi)
     if out_wav:
-        from ibeat_core.drumkit import render_hits
+        from ibeat_io.drumkit import render_hits
         from ibeat_io.audio import write_wav
 
         end = max([duration_s, *(onsets.tolist() or [0.0])]) + 1.0

@@ -7,7 +7,7 @@ the engine, then :class:`~ibeat_video.overlay.Overlay` draws the frame with
 what the engine knew at that moment. Frames are piped raw to the ffmpeg
 binary shipped by ``imageio-ffmpeg`` (H.264, yuv420p, the source's frame
 rate); the drums are synthesised on ibeat's kit
-(:func:`ibeat_core.drumkit.render_hits`) and muxed in as AAC.
+(:func:`ibeat_io.drumkit.render_hits`) and muxed in as AAC.
 
 Clocks: the capture clock of a file is the position in the file, ``index /
 fps`` (0 at frame 0). Output frame ``i`` is shown at ``i / fps`` and a hit
@@ -309,7 +309,7 @@ def render_video(video_path, out_path=None, *, session_config: SessionConfig = S
             summary["note"] = source.ended_early
 
         if out_path is not None or wav_path is not None:
-            from ibeat_core.drumkit import SAMPLE_RATE, render_hits
+            from ibeat_io.drumkit import SAMPLE_RATE, render_hits
 
             from ibeat_io.audio import write_wav
             audio = render_hits(onsets, classes, velocities, sample_rate=SAMPLE_RATE,
@@ -376,7 +376,7 @@ def _write_midi(path, onsets, classes, velocities, tempo_bpm):
 
 
 def main_render_video(args) -> int:
-    """``ibeat render VIDEO ...``: the handler ``ibeat_io.cli`` routes video inputs to.
+    """``ibeat render VIDEO ...``: the handler ``ibeat_cli.main`` routes video inputs to.
 
     Uses ``args.clip`` (the video), ``args.out`` (the annotated video),
     ``args.midi``, ``args.wav``, ``args.plot``, ``args.json``, the session

@@ -9,7 +9,7 @@ import pytest
 from ibeat_core.beat_hmm import (BeatEvent, BeatHMM, BeatHMMConfig, BeatTracker, track_online,
                                  valid_beat_probs, viterbi)
 from ibeat_core.errors import ParameterError
-from ibeat_core.metrics import precision_recall_f
+from ibeat_metrics.beats import precision_recall_f
 
 FPS = 30.0
 TEMPI = [66.0, 90.0, 128.0, 170.0]

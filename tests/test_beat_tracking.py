@@ -3,7 +3,7 @@
 import numpy as np
 
 from ibeat_core.beat_tracking import OnlineBeatTracker, track_clip
-from ibeat_core.metrics import tempo_agrees
+from ibeat_metrics.beats import tempo_agrees
 from ibeat_core.rhythm import motion_rhythm
 
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from ibeat_io.bench import (STAGES, TARGETS, format_bench, loop_frames, nearest_distances,
+from ibeat_cli.bench import (STAGES, TARGETS, format_bench, loop_frames, nearest_distances,
                             parse_sessions)
-from ibeat_io.cli import main
+from ibeat_cli.main import main
 
 
 def test_loop_frames_resamples_and_loops_without_a_jump(aist_clip):

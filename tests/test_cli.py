@@ -4,7 +4,7 @@ import numpy as np
 import pretty_midi
 import soundfile
 
-from ibeat_io.cli import main
+from ibeat_cli.main import main
 
 
 def test_analyze_bundled_clip_json(capsys, tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ibeat_core.drum_metrics import frechet_distance, number_of_different_bins, pattern_windows
+from ibeat_metrics.drums import frechet_distance, number_of_different_bins, pattern_windows
 from ibeat_core.errors import ParameterError
 
 GROOVE = Path(__file__).parent / "fixtures" / "groove"
@@ -57,8 +57,8 @@ def test_pattern_windows_cut_whole_bars():
 
 
 def test_next_beat_f1_and_hit_statistics_on_real_drums():
-    from ibeat_core.drum_metrics import hit_statistics
-    from ibeat_io.evaluate_drums import next_beat_f1
+    from ibeat_metrics.drums import hit_statistics
+    from ibeat_cli.evaluate.drums import next_beat_f1
     from ibeat_io.groove import load_groove_file, load_info
 
     grids = [(0, load_groove_file(GROOVE, e)) for e in load_info(GROOVE)]

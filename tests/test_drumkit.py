@@ -1,4 +1,4 @@
-"""Tests of ibeat_core.drumkit (the synthesised kit) and ibeat_io.audio (WAV)."""
+"""Tests of ibeat_io.drumkit (the synthesised kit) and ibeat_io.audio (WAV)."""
 
 import importlib.util
 
@@ -7,7 +7,7 @@ import pretty_midi
 import pytest
 import soundfile
 
-from ibeat_core.drumkit import (
+from ibeat_io.drumkit import (
     MIX_GAIN,
     SAMPLE_RATE,
     VOICE_LENGTHS_S,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ibeat_core.errors import ParameterError
-from ibeat_core import metrics
+from ibeat_metrics import beats as metrics
 
 ALL = [metrics.precision_recall_f, metrics.cemgil, metrics.beat_alignment_score, metrics.evaluate]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ibeat_core.errors import ParameterError
-from ibeat_core.projection import Mocap3D
+from ibeat_io.projection import Mocap3D
 from ibeat_io.datasets import default_data_dir
 from ibeat_io.mocap import (
     CMU_FPS,

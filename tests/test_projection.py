@@ -1,10 +1,10 @@
-"""Tests for ibeat_core.projection: cameras, projection, detector noise, 2D views."""
+"""Tests for ibeat_io.projection: cameras, projection, detector noise, 2D views."""
 
 import numpy as np
 import pytest
 
 from ibeat_core.errors import ParameterError
-from ibeat_core.projection import (
+from ibeat_io.projection import (
     DEFAULT_IMAGE_SIZE,
     PERSON_HEIGHT_M,
     Mocap3D,

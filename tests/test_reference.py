@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ibeat_core.rhythm import motion_rhythm  # noqa: E402
-from ibeat_train.beat_data import BeatExample  # noqa: E402
+from ibeat_io.beat_data import BeatExample  # noqa: E402
 from ibeat_train.reference import (ReferenceBeats, ReferenceConfig, ReferenceNet,  # noqa: E402
                                    load_reference, reference_beat_probs, reference_predict,
                                    save_reference, train_reference)

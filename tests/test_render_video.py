@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ibeat_core.drumkit import SAMPLE_RATE
+from ibeat_io.drumkit import SAMPLE_RATE
 from ibeat_core.errors import ParameterError
 from ibeat_core.session import BeatCue, DrumHit, SessionConfig
 from ibeat_io.clips import bundled_clip_path, load_clip

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from ibeat_core.errors import ParameterError
-from ibeat_core.metrics import tempo_agrees
+from ibeat_metrics.beats import tempo_agrees
 from ibeat_core.tempo import TempoConfig, estimate_tempo, tempo_curve
 
 FPS = 30.0

@@ -28,7 +28,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ibeat_core.drum_metrics import (WINDOW_BEATS, VoronoiBins, frechet_distance, hit_f1,
+from ibeat_metrics.drums import (WINDOW_BEATS, VoronoiBins, frechet_distance, hit_f1,
                                      hit_statistics, pattern_windows)
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_core.mono import MonoNoteGenerator
@@ -37,7 +37,7 @@ from ibeat_core.session import (MONO_MIN_VELOCITY, SessionConfig, hits_on_beat_g
                                 run_session)
 from ibeat_core.visual_beats import pick_peaks
 
-from .groove import load_groove_file, load_info
+from ibeat_io.groove import load_groove_file, load_info
 
 __all__ = ["next_beat_f1", "evaluate_drums", "format_drums_report",
            "run_drums_evaluation", "METHODS"]
@@ -276,7 +276,7 @@ def run_drums_evaluation(data_dir, *, seed: int = 0, include_train: bool = False
 
     from ibeat_models import load_networks
     from ibeat_models.runtime import load_model
-    from ibeat_train.beat_data import build_beat_examples
+    from ibeat_io.beat_data import build_beat_examples
 
     networks = load_networks()
     trained_on = set()

@@ -28,8 +28,8 @@ from scipy import linalg
 from scipy.cluster.vq import kmeans2
 from scipy.stats import norm
 
-from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT
-from .errors import ParameterError
+from ibeat_core.drums import N_DRUM_CLASSES, STEPS_PER_BEAT
+from ibeat_core.errors import ParameterError
 
 __all__ = ["WINDOW_BEATS", "pattern_windows", "frechet_distance", "NDBResult", "VoronoiBins",
            "number_of_different_bins", "hit_f1", "hit_statistics"]

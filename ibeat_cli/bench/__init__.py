@@ -25,7 +25,7 @@ Four sections, each optional:
   hit lead time is how long before its play time each hit arrived (negative
   = late); the server's RSS is sampled from ``/proc/PID/status`` every 0.1 s.
 * **timing** (needs a data folder): every held-out sequence of
-  :func:`ibeat_train.beat_data.build_beat_examples` (view 0), through
+  :func:`ibeat_io.beat_data.build_beat_examples` (view 0), through
   :func:`~ibeat_core.session.run_session` in Poly and Mono mode: the distance
   from each generated on-beat hit (16th step 0) to the nearest offline
   visual beat (the ground truth).
@@ -181,7 +181,7 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
     from ibeat_core.session import Session, SessionConfig
     from ibeat_models import load_networks
 
-    from .clips import bundled_clip_path, load_clip
+    from ibeat_io.clips import bundled_clip_path, load_clip
 
     path = Path(clip_path) if clip_path is not None else bundled_clip_path()
     networks = networks if networks is not None else load_networks()
@@ -445,7 +445,7 @@ def _client_main():
     from ibeat_grpc.replay import replay
     from ibeat_grpc.v1 import ibeat_pb2 as pb
 
-    from .clips import bundled_clip_path, load_clip
+    from ibeat_io.clips import bundled_clip_path, load_clip
 
     spec = json.loads(sys.stdin.readline())
     frames = {}
@@ -517,7 +517,7 @@ def _session_result(r) -> dict:
 def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=None,
               workers: int = 1, progress: bool = True) -> dict:
     """N concurrent real-time sessions against a fresh server; pooled measurements."""
-    from .clips import bundled_clip_path
+    from ibeat_io.clips import bundled_clip_path
 
     path = Path(clip) if clip is not None else bundled_clip_path()
     n_views = _n_views(path)
@@ -529,7 +529,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         sessions = [{"view": k % n_views, "seed": k, "delay_s": k / n / fps} for k in range(n)]
         groups = [sessions[i:i + per_process] for i in range(0, n, per_process)]
         for g in groups:
-            c = subprocess.Popen([sys.executable, "-m", "ibeat_io.bench", "--client"],
+            c = subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench", "--client"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
                                       "duration_s": duration_s, "clip": str(path)}) + "\n")
@@ -672,7 +672,7 @@ def bench_timing(data_dir, *, networks=None, seed: int = 0, progress: bool = Tru
     """On-beat hits (step 0) vs the offline visual beats, Poly and Mono, held-out clips (view 0)."""
     from ibeat_core.session import SessionConfig, run_session
     from ibeat_models import load_networks
-    from ibeat_train.beat_data import build_beat_examples
+    from ibeat_io.beat_data import build_beat_examples
 
     networks = networks if networks is not None else load_networks()
     examples = [e for e in build_beat_examples(data_dir, split="validation", mocap_views=1,
@@ -904,5 +904,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--client"]:
         _client_main()
     else:
-        print("ibeat_io.bench: run `ibeat bench`", file=sys.stderr)
+        print("ibeat_cli.bench: run `ibeat bench`", file=sys.stderr)
         sys.exit(2)

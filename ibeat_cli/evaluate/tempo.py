@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ibeat_core.metrics import tempo_agrees
-from ibeat_core.projection import to_2d_views
+from ibeat_metrics.beats import tempo_agrees
+from ibeat_io.projection import to_2d_views
 from ibeat_core.rhythm import RhythmConfig, analyze
 
-from .aistpp import N_VIEWS, list_aist_files, load_aist_clip
-from .mocap import list_dwm_sequences, load_dwm_sequence
+from ibeat_io.aistpp import N_VIEWS, list_aist_files, load_aist_clip
+from ibeat_io.mocap import list_dwm_sequences, load_dwm_sequence
 
 __all__ = ["evaluate_tempo", "format_tempo_report", "DWM_DIR"]
 

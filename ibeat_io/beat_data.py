@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ibeat_core.projection import to_2d_views
+from ibeat_io.projection import to_2d_views
 from ibeat_core.rhythm import RhythmConfig, motion_rhythm
 from ibeat_core.visual_beats import visual_beats
 from ibeat_io.aistpp import AISTPP_DIR, N_VIEWS, list_aist_files, load_aist_clip

@@ -23,7 +23,7 @@ import warnings
 import mir_eval
 import numpy as np
 
-from .errors import ParameterError
+from ibeat_core.errors import ParameterError
 
 __all__ = ["F_MEASURE_WINDOW_S", "CEMGIL_SIGMA_S", "BAS_SIGMA_S", "validate", "precision_recall_f",
            "cemgil", "beat_alignment_score", "evaluate", "tempo_agrees"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from ibeat_core.session import SessionConfig, SessionResult, run_session
 
-from .clips import load_clip
+from ibeat_io.clips import load_clip
 
 __all__ = ["render_clip", "hit_arrays"]
 
@@ -69,23 +69,23 @@ def render_clip(path, *, view: int = 0, config: SessionConfig = SessionConfig(),
     if midi:
         from ibeat_core.drums import GM_EXPORT_PITCHES, velocity_to_midi
 
-        from .midi import notes_to_pretty_midi
+        from ibeat_io.midi import notes_to_pretty_midi
         pitches = np.asarray(GM_EXPORT_PITCHES)[classes] if len(classes) else np.zeros(0, int)
         pm = notes_to_pretty_midi(onsets, pitches, velocity_to_midi(velocities),
                                   bpm=tempo or 120.0)
         pm.write(str(midi))
         summary["midi"] = str(midi)
     if wav:
-        from ibeat_core.drumkit import SAMPLE_RATE, render_hits
+        from ibeat_io.drumkit import SAMPLE_RATE, render_hits
 
-        from .audio import write_wav
+        from ibeat_io.audio import write_wav
         # One second of tail so the last hits ring out.
         audio = render_hits(onsets, classes, velocities, sample_rate=SAMPLE_RATE,
                             duration_s=duration_s + 1.0, seed=config.seed)
         write_wav(wav, audio, sample_rate=SAMPLE_RATE)
         summary["wav"] = str(wav)
     if plot:
-        from .plots import plot_session
+        from ibeat_io.plots import plot_session
         plot_session(result, plot, title=f"{clip.name} (view {clip.view}): {config.mode}, "
                                          f"genre {config.genre}, seed {config.seed}")
         summary["plot"] = str(plot)

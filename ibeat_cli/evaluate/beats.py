@@ -22,8 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ibeat_core.beat_tracking import OnlineBeatTracker, track_clip
-from ibeat_core.metrics import evaluate as beat_metrics
-from ibeat_core.metrics import tempo_agrees
+from ibeat_metrics.beats import evaluate as beat_metrics
+from ibeat_metrics.beats import tempo_agrees
 from ibeat_core.rhythm import RhythmConfig, motion_rhythm
 from ibeat_core.visual_beats import pick_peaks
 
@@ -111,7 +111,7 @@ def evaluate_beats(examples, network, *, extra_methods=(), progress: bool = True
 
     Parameters
     ----------
-    examples : list of :class:`ibeat_train.beat_data.BeatExample`-like objects
+    examples : list of :class:`ibeat_io.beat_data.BeatExample`-like objects
     network : BeatNetwork
         The VisBeatNet runtime.
     extra_methods : iterable of Method
@@ -236,7 +236,7 @@ def run_beats_evaluation(data_dir, *, include_train: bool = False, reference=Non
                          progress: bool = True):
     """Everything ``ibeat evaluate beats`` prints: returns (markdown text, report dict)."""
     from ibeat_models.visbeat import VisBeatNetwork
-    from ibeat_train.beat_data import build_beat_examples
+    from ibeat_io.beat_data import build_beat_examples
 
     network = VisBeatNetwork()
     meta = network.model.meta

@@ -25,14 +25,13 @@ import numpy as np
 
 from ibeat_core.errors import IbeatError
 from ibeat_core.keypoints import FPS
-from ibeat_core.metrics import tempo_agrees
 from ibeat_core.drums import GENRES
 from ibeat_core.rhythm import RhythmConfig, analyze
 from ibeat_core.session import MODES, SessionConfig
 from ibeat_video.pose import POSE_MODELS  # light: mediapipe loads when a model is opened
 
-from .clips import bundled_clip_path, load_clip
-from .datasets import DATA_ENV, default_data_dir
+from ibeat_io.clips import bundled_clip_path, load_clip
+from ibeat_io.datasets import DATA_ENV, default_data_dir
 
 __all__ = ["main", "build_parser"]
 
@@ -226,10 +225,11 @@ def _cmd_analyze(args) -> int:
         "rule_based_beat_times_s": [round(float(b), 4) for b in result.rule_beat_times_s],
     }
     if clip.tempo_bpm:
+        from ibeat_metrics.beats import tempo_agrees  # mir_eval is slow to import
         out["reference_tempo_bpm"] = clip.tempo_bpm
         out["tempo_agrees"] = bool(result.tempo_bpm and tempo_agrees(result.tempo_bpm, clip.tempo_bpm))
     if args.plot:
-        from .plots import plot_analysis  # matplotlib is slow to import; only when asked
+        from ibeat_io.plots import plot_analysis  # matplotlib is slow to import; only when asked
         plot_analysis(result, args.plot, title=f"{clip.name} (view {clip.view})",
                       reference_tempo_bpm=clip.tempo_bpm)
         out["plot"] = str(args.plot)
@@ -320,20 +320,20 @@ def _cmd_evaluate(args) -> int:
         print(json.dumps(report, indent=1) if args.json else text)
         return 0
     if args.what == "drums":
-        from .evaluate_drums import run_drums_evaluation
+        from .evaluate.drums import run_drums_evaluation
         text, report = run_drums_evaluation(_data_dir(args), seed=args.seed,
                                             include_train=args.include_train)
         _write_report(args.out, "drums", text, report)
         print(json.dumps(report, indent=1) if args.json else text)
         return 0
     if args.what == "beats":
-        from .evaluate_beats import run_beats_evaluation
+        from .evaluate.beats import run_beats_evaluation
         text, report = run_beats_evaluation(_data_dir(args), include_train=args.include_train,
                                             reference=args.reference)
         _write_report(args.out, "beats", text, report)
         print(json.dumps(report["summary"], indent=1) if args.json else text)
         return 0
-    from .evaluate import evaluate_tempo, format_tempo_report
+    from .evaluate.tempo import evaluate_tempo, format_tempo_report
 
     report = evaluate_tempo(_data_dir(args), dwm_views=args.views, seed=args.seed)
     if not report:
@@ -399,14 +399,14 @@ def _write_report(out_dir, name, text, report):
 
 def _write_clicks(beats_s, tempo_bpm, args, out):
     if args.wav:
-        from ibeat_core.drumkit import SAMPLE_RATE, render_clicks
+        from ibeat_io.drumkit import SAMPLE_RATE, render_clicks
 
-        from .audio import write_wav
+        from ibeat_io.audio import write_wav
         audio = render_clicks(beats_s, sample_rate=SAMPLE_RATE)
         write_wav(args.wav, audio, sample_rate=SAMPLE_RATE)
         out["wav"] = str(args.wav)
     if args.midi:
-        from .midi import notes_to_pretty_midi
+        from ibeat_io.midi import notes_to_pretty_midi
         n = len(beats_s)
         pm = notes_to_pretty_midi(beats_s, np.full(n, _CLICK_PITCH), np.full(n, 100),
                                   bpm=tempo_bpm or 120.0)
