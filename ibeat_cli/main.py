@@ -25,13 +25,12 @@ import numpy as np
 
 from ibeat_core.errors import IbeatError
 from ibeat_core.keypoints import FPS
-from ibeat_core.drums import GENRES
 from ibeat_core.rhythm import RhythmConfig, analyze
-from ibeat_core.session import MODES, SessionConfig
 from ibeat_video.pose import POSE_MODELS  # light: mediapipe loads when a model is opened
 
 from ibeat_io.clips import bundled_clip_path, load_clip
 from ibeat_io.datasets import DATA_ENV, default_data_dir
+from ibeat_io.session_options import add_session_options, session_config_from_args
 
 __all__ = ["main", "build_parser"]
 
@@ -102,16 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav", type=Path, help="write the drums played on the synthesised kit (WAV)")
     p.add_argument("--plot", type=Path, help="write a figure: motion, beats, drum roll (PNG/PDF/SVG)")
     p.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
-    p.add_argument("--mode", choices=list(MODES), default="poly",
-                   help="poly: DrumGenNet patterns; mono: one note per beat (the paper's baseline)")
-    p.add_argument("--genre", choices=list(GENRES), default="any", help="feel asked of DrumGenNet")
-    p.add_argument("--genre-strength", type=float, default=4.0,
-                   help="how strongly the genre is asked for (1 = plain conditional model)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the drum sampling")
-    p.add_argument("--density", type=float, default=0.0,
-                   help="hit density bias (logits): > 0 more hits, < 0 fewer")
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="sampling temperature, 0 = no randomness")
+    add_session_options(p, ("mode", "genre", "genre_strength", "seed", "density", "temperature",
+                            "tracker"))
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_render)
 
@@ -127,12 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="video file or URL, played at its frame rate like a camera")
     p.add_argument("--pose-model", choices=list(POSE_MODELS), default="lite",
                    help="pose landmark model: lite is faster, full more accurate")
-    p.add_argument("--mode", choices=list(MODES), default="poly",
-                   help="poly: DrumGenNet patterns; mono: one note per beat (the paper's baseline)")
-    p.add_argument("--genre", choices=list(GENRES), default="any", help="feel asked of DrumGenNet")
-    p.add_argument("--seed", type=int, default=0, help="seed of the drum sampling")
-    p.add_argument("--lead-ms", type=float, default=1e3 * SessionConfig.lead_s,
-                   help="how long before its play time a beat's hits are sent [ms], > 20")
+    add_session_options(p, ("mode", "genre", "seed", "lead_ms", "tracker"))
     p.add_argument("--no-audio", action="store_true", help="do not play the drums")
     p.add_argument("--no-preview", action="store_true", help="no preview window")
     p.add_argument("--duration-s", type=float, default=None, help="stop after this many seconds")
@@ -271,11 +257,8 @@ def _cmd_render(args) -> int:
     args.midi = args.midi or args.out
     if not (args.midi or args.wav or args.plot or args.json):
         raise IbeatError("nothing to write: give -o out.mid, --wav, --plot or --json")
-    config = SessionConfig(mode=args.mode, genre=args.genre, seed=args.seed,
-                           density=args.density, temperature=args.temperature,
-                           genre_strength=args.genre_strength)
-    summary = render_clip(path, view=args.view, config=config, midi=args.midi, wav=args.wav,
-                          plot=args.plot)
+    summary = render_clip(path, view=args.view, config=session_config_from_args(args),
+                          midi=args.midi, wav=args.wav, plot=args.plot)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

@@ -13,6 +13,7 @@ import numpy as np
 from ibeat_core.session import SessionConfig, SessionResult, run_session
 
 from ibeat_io.clips import load_clip
+from ibeat_io.drum_files import write_drums
 
 __all__ = ["render_clip", "hit_arrays"]
 
@@ -41,7 +42,9 @@ def render_clip(path, *, view: int = 0, config: SessionConfig = SessionConfig(),
         Camera view of a multi-view clip.
     config : SessionConfig
     midi, wav, plot : path-like, optional
-        Outputs: a General MIDI drum track, a WAV of the synthesised kit, a PNG/PDF/SVG.
+        Outputs: a General MIDI drum track, a WAV of the synthesised kit (the
+        clip's length plus 1 s of tail), a PNG/PDF/SVG
+        (:func:`ibeat_io.drum_files.write_drums`).
     networks : ibeat_core.session.Networks, optional
         Defaults to the shipped networks.
 
@@ -66,24 +69,8 @@ def render_clip(path, *, view: int = 0, config: SessionConfig = SessionConfig(),
                "mode": config.mode, "genre": config.genre, "seed": config.seed,
                "feels": sorted({b.feel for b in result.beats}),
                "tempo_bpm": round(tempo, 2), "beats": len(result.beats), "hits": len(onsets)}
-    if midi:
-        from ibeat_core.drums import GM_EXPORT_PITCHES, velocity_to_midi
-
-        from ibeat_io.midi import notes_to_pretty_midi
-        pitches = np.asarray(GM_EXPORT_PITCHES)[classes] if len(classes) else np.zeros(0, int)
-        pm = notes_to_pretty_midi(onsets, pitches, velocity_to_midi(velocities),
-                                  bpm=tempo or 120.0)
-        pm.write(str(midi))
-        summary["midi"] = str(midi)
-    if wav:
-        from ibeat_io.drumkit import SAMPLE_RATE, render_hits
-
-        from ibeat_io.audio import write_wav
-        # One second of tail so the last hits ring out.
-        audio = render_hits(onsets, classes, velocities, sample_rate=SAMPLE_RATE,
-                            duration_s=duration_s + 1.0, seed=config.seed)
-        write_wav(wav, audio, sample_rate=SAMPLE_RATE)
-        summary["wav"] = str(wav)
+    summary.update(write_drums(onsets, classes, velocities, tempo_bpm=tempo,
+                               duration_s=duration_s, seed=config.seed, midi=midi, wav=wav))
     if plot:
         from ibeat_io.plots import plot_session
         plot_session(result, plot, title=f"{clip.name} (view {clip.view}): {config.mode}, "

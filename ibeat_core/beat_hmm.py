@@ -505,6 +505,16 @@ class BeatTracker:
         self._last_beat_frame = -np.inf
 
     @property
+    def min_bpm(self) -> float:
+        """Slowest tempo it reports [BPM] (:class:`~ibeat_core.beat_tracking.BeatDecoder`)."""
+        return self.config.min_bpm
+
+    @property
+    def min_confidence(self) -> float:
+        """Confidence below which no beat is reported."""
+        return self.config.min_confidence
+
+    @property
     def prediction(self) -> np.ndarray:
         """State distribution ``(n_states,)`` of the next frame given every frame so far."""
         return self._prior.copy()

@@ -1,10 +1,21 @@
-"""Online visual beats: keypoints -> directogram -> beat network -> B-HMM, frame by frame.
+"""Online visual beats: keypoints -> front end -> beat activation -> decoder, frame by frame.
 
 :class:`OnlineBeatTracker` is the real-time beat stage of the engine (paper
-3.1.2). The network is injected: anything with the :class:`BeatNetwork` protocol
-(``ibeat_models.VisBeatNetwork`` runs the shipped VisBeatNet on onnxruntime; a
-test can pass a plain function), so the core stays free of model files and
-runtimes. Each tracker owns its network state: one tracker per stream.
+3.1.2), made of three parts:
+
+* the streaming front end, :class:`~ibeat_core.rhythm.MotionRhythmTracker`
+  (resampling, body scale, directogram, deceleration flux, causal offsets);
+* an *activation*: anything with the :class:`BeatNetwork` protocol turns each
+  directogram row into a beat probability (``ibeat_models.VisBeatNetwork`` runs
+  the shipped VisBeatNet on onnxruntime; a test can pass a plain function), so
+  the core stays free of model files and runtimes;
+* a *decoder*: anything with the :class:`BeatDecoder` protocol turns the beat
+  probabilities into beats, tempo and a next-beat forecast (the online B-HMM,
+  :class:`~ibeat_core.beat_hmm.BeatTracker`, by default).
+
+Each tracker owns its network and decoder state: one tracker per stream.
+:class:`StreamingBeatTracker` is what the session engine asks of a beat stage;
+:mod:`ibeat_core.trackers` builds one by name.
 """
 
 from __future__ import annotations
@@ -14,13 +25,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .beat_hmm import BeatHMMConfig, BeatTracker
-from .directogram import DirectogramTracker
-from .keypoints import BodyScaleTracker, Resampler, torso_length
-from .kinematic import FluxTracker, OffsetNormaliser
-from .rhythm import RhythmConfig
+from .beat_hmm import BeatEvent, BeatHMMConfig, BeatTracker
+from .rhythm import MotionRhythmTracker, RhythmConfig
 
-__all__ = ["BeatNetwork", "BeatFrame", "OnlineBeatTracker", "OnlineBeats", "track_clip"]
+__all__ = ["BeatNetwork", "BeatDecoder", "BeatFrame", "StreamingBeatTracker", "OnlineBeatTracker",
+           "OnlineBeats", "track_clip"]
 
 
 class BeatNetwork(Protocol):
@@ -32,6 +41,27 @@ class BeatNetwork(Protocol):
 
     def step(self, directogram_row: np.ndarray, flux: float, state: Any) -> tuple[float, float, Any]:
         """``(offset in [0, 1], beat probability in [0, 1], new state)`` for one frame."""
+
+
+class BeatDecoder(Protocol):
+    """Beat probabilities in, beats, tempo and a next-beat forecast out, one grid frame at a time.
+
+    Attributes
+    ----------
+    min_bpm : float
+        Slowest tempo it can report [BPM].
+    min_confidence : float
+        Confidence in [0, 1] below which its forecasts are not to be acted on.
+    """
+
+    min_bpm: float
+    min_confidence: float
+
+    def reset(self) -> None:
+        """Forget the stream; the next frame is frame 0, at 0 s."""
+
+    def process_frame(self, beat_prob: float) -> BeatEvent:
+        """One frame's beat probability in [0, 1] -> its event (times [s] from frame 0)."""
 
 
 @dataclass(frozen=True)
@@ -72,35 +102,62 @@ class BeatFrame:
     next_beat_s: float
 
 
+class StreamingBeatTracker(Protocol):
+    """What :class:`~ibeat_core.session.Session` needs of a beat stage; one instance per stream.
+
+    Attributes
+    ----------
+    min_bpm : float
+        Slowest tempo it reports [BPM]; sizes the session's history.
+    min_confidence : float
+        The session schedules no beat while :attr:`BeatFrame.confidence` is below this.
+    """
+
+    min_bpm: float
+    min_confidence: float
+
+    def reset(self) -> None:
+        """Forget the stream."""
+
+    def process_frame_with_pose(self, timestamp_s: float, keypoints) -> list[tuple]:
+        """One keypoint frame in; ``(BeatFrame, xy (17, 2), body scale)`` per grid frame out."""
+
+
 class OnlineBeatTracker:
     """Streaming beat stage: one keypoint frame in, the grid frames it completes out.
 
     Parameters
     ----------
     network : BeatNetwork
+        The beat activation.
     rhythm : RhythmConfig
         Keypoint handling and the internal rate.
     hmm : BeatHMMConfig
-        Must run at ``rhythm.fps``.
+        Settings of the default decoder, the online B-HMM; must run at ``rhythm.fps``.
+    decoder : BeatDecoder, optional
+        Another decoder instead of the B-HMM (``hmm`` is then unused).
     """
 
     def __init__(self, network: BeatNetwork, *, rhythm: RhythmConfig = RhythmConfig(),
-                 hmm: BeatHMMConfig | None = None):
+                 hmm: BeatHMMConfig | None = None, decoder: BeatDecoder | None = None):
         self.network = network
         self.rhythm = rhythm
-        self.hmm = hmm if hmm is not None else BeatHMMConfig(fps=rhythm.fps)
-        self._resampler = Resampler(rhythm.keypoints)
-        self._scale = BodyScaleTracker(rhythm.keypoints)
-        self._directogram = DirectogramTracker(fps=rhythm.fps, n_bins=rhythm.n_bins)
-        self._flux = FluxTracker(rhythm.kinematic, n_bins=rhythm.n_bins)
-        self._normaliser = OffsetNormaliser(rhythm.kinematic)
-        self._beats = BeatTracker(self.hmm)
+        self._front_end = MotionRhythmTracker(rhythm)
+        self.decoder = decoder if decoder is not None else BeatTracker(
+            hmm if hmm is not None else BeatHMMConfig(fps=rhythm.fps))
         self.reset()
 
+    @property
+    def min_bpm(self) -> float:
+        return self.decoder.min_bpm
+
+    @property
+    def min_confidence(self) -> float:
+        return self.decoder.min_confidence
+
     def reset(self):
-        for stage in (self._resampler, self._scale, self._directogram, self._flux,
-                      self._normaliser, self._beats):
-            stage.reset()
+        self._front_end.reset()
+        self.decoder.reset()
         self._state = self.network.initial_state()
         self._t0 = None
 
@@ -118,20 +175,16 @@ class OnlineBeatTracker:
             where missing); ``scale``: the body scale (torso length, input units).
         """
         out = []
-        for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
+        for m in self._front_end.process_frame(timestamp_s, keypoints):
             if self._t0 is None:
-                self._t0 = float(t)
-            scale = self._scale.process_frame(float(torso_length(xy[None])[0]))
-            row = self._directogram.process_frame(xy, scale)
-            flux = self._flux.process_frame(row)
-            offset, prob, self._state = self.network.step(row, flux, self._state)
-            ev = self._beats.process_frame(prob)
-            frame = BeatFrame(time_s=float(t), offset=float(offset),
-                              kinematic_offset=self._normaliser.process_frame(flux),
+                self._t0 = m.time_s
+            offset, prob, self._state = self.network.step(m.directogram, m.flux, self._state)
+            ev = self.decoder.process_frame(prob)
+            frame = BeatFrame(time_s=m.time_s, offset=float(offset), kinematic_offset=m.offset,
                               beat_prob=float(prob),
                               is_beat=ev.is_beat, tempo_bpm=ev.tempo_bpm, phase=ev.phase,
                               confidence=ev.confidence, next_beat_s=self._t0 + ev.next_beat_s)
-            out.append((frame, xy, float(scale)))
+            out.append((frame, m.xy, m.scale))
         return out
 
 

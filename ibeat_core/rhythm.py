@@ -12,6 +12,7 @@ Layered callables, each adding one step (paper 3.1.1):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,11 +20,11 @@ from .directogram import N_BINS, DirectogramTracker, directogram
 from .errors import ParameterError
 from .keypoints import (FPS, BodyScaleTracker, KeypointConfig, Resampler, body_scale,
                         resample, torso_length)
-from .kinematic import KinematicConfig, KinematicOffsetTracker, kinematic_offsets
+from .kinematic import FluxTracker, KinematicConfig, OffsetNormaliser, kinematic_offsets
 from .tempo import TempoConfig, estimate_tempo, tempo_curve
 from .visual_beats import VisualBeatConfig, frames_to_time, pick_peaks, visual_beats
 
-__all__ = ["RhythmConfig", "MotionRhythm", "motion_rhythm", "MotionRhythmTracker",
+__all__ = ["RhythmConfig", "MotionRhythm", "motion_rhythm", "MotionFrame", "MotionRhythmTracker",
            "ClipAnalysis", "analyze"]
 
 
@@ -121,10 +122,41 @@ def motion_rhythm(timestamps_s, keypoints, *, config: RhythmConfig = RhythmConfi
     return MotionRhythm(times, xy, scale, dg, offsets)
 
 
+class MotionFrame(NamedTuple):
+    """One internal grid frame of :class:`MotionRhythmTracker`.
+
+    Indexable as ``(time_s, directogram, offset, ...)``.
+
+    Attributes
+    ----------
+    time_s : float
+        Grid time [s] in the sender's clock.
+    directogram : np.ndarray, shape (n_bins,)
+        Motion per direction [body lengths / s].
+    offset : float
+        Causal kinematic offset in [0, 1].
+    flux : float
+        Deceleration flux the offset was normalised from [body lengths / s per frame].
+    xy : np.ndarray, shape (J, 2)
+        Resampled joint positions (input units), NaN where missing.
+    scale : float
+        Body scale (torso length, input units).
+    """
+
+    time_s: float
+    directogram: np.ndarray
+    offset: float
+    flux: float
+    xy: np.ndarray
+    scale: float
+
+
 class MotionRhythmTracker:
     """Streaming :func:`motion_rhythm` (causal): one input frame in, grid frames out.
 
-    Equals ``motion_rhythm(..., causal=True)`` frame for frame.
+    The engine's one streaming front end: the online beat trackers
+    (:mod:`ibeat_core.beat_tracking`) run on its frames. Equals
+    ``motion_rhythm(..., causal=True)`` frame for frame.
     """
 
     def __init__(self, config: RhythmConfig = RhythmConfig()):
@@ -132,25 +164,29 @@ class MotionRhythmTracker:
         self._resampler = Resampler(config.keypoints)
         self._scale = BodyScaleTracker(config.keypoints)
         self._directogram = DirectogramTracker(fps=config.fps, n_bins=config.n_bins)
-        self._offsets = KinematicOffsetTracker(config.kinematic, n_bins=config.n_bins)
+        self._flux = FluxTracker(config.kinematic, n_bins=config.n_bins)
+        self._normaliser = OffsetNormaliser(config.kinematic)
 
     def reset(self):
-        for stage in (self._resampler, self._scale, self._directogram, self._offsets):
+        for stage in (self._resampler, self._scale, self._directogram, self._flux,
+                      self._normaliser):
             stage.reset()
 
-    def process_frame(self, timestamp_s: float, keypoints):
+    def process_frame(self, timestamp_s: float, keypoints) -> list[MotionFrame]:
         """Take one frame ``(17, 2|3)`` at ``timestamp_s`` [s].
 
         Returns
         -------
-        list of (time_s, directogram_row (n_bins,), offset) tuples
+        list of MotionFrame
             One per internal grid frame this input completes (often 0 or 1).
         """
         out = []
         for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
             scale = self._scale.process_frame(float(torso_length(xy[None])[0]))
             row = self._directogram.process_frame(xy, scale)
-            out.append((float(t), row, self._offsets.process_frame(row)))
+            flux = self._flux.process_frame(row)
+            out.append(MotionFrame(float(t), row, self._normaliser.process_frame(flux), flux, xy,
+                                   float(scale)))
         return out
 
 

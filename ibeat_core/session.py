@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .beat_hmm import BeatHMMConfig
-from .beat_tracking import BeatFrame, BeatNetwork, OnlineBeatTracker
+from .beat_tracking import BeatFrame, BeatNetwork
 from .drumgen import CONTEXT_BEATS, DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
 from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT,
                     genre_index, velocity_to_midi)
@@ -55,6 +55,7 @@ from .mono import MonoNetwork, MonoNoteGenerator
 from .rhythm import RhythmConfig
 from .skeleton import N_JOINTS
 from .style import StyleCalibration, beat_style
+from .trackers import DEFAULT_TRACKER, TRACKERS, build_tracker
 
 __all__ = ["MODES", "MONO_MIN_VELOCITY", "StyleNetwork", "Networks", "SessionConfig",
            "SessionFrame", "BeatCue", "DrumHit", "Session", "SessionResult", "run_session",
@@ -130,6 +131,9 @@ class SessionConfig:
         Keypoint handling and the internal rate.
     hmm : BeatHMMConfig or None
         B-HMM settings; None uses the defaults at ``rhythm.fps``.
+    tracker : str
+        The beat stage, by name (:data:`ibeat_core.trackers.TRACKERS`); the
+        default is the paper's VisBeatNet + B-HMM.
     """
 
     mode: str = "poly"
@@ -144,11 +148,17 @@ class SessionConfig:
     idle_reset_beats: float = 4.0
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     hmm: BeatHMMConfig | None = None
+    tracker: str = DEFAULT_TRACKER
 
     def __post_init__(self):
+        if self.tracker not in TRACKERS:
+            raise ParameterError(f"unknown beat tracker {self.tracker!r}; known: "
+                                 f"{', '.join(sorted(TRACKERS))}")
         if self.mode not in MODES:
             raise ParameterError(f"mode must be one of {MODES}, got {self.mode!r}")
         genre_index(self.genre)
+        if not (isinstance(self.seed, (int, np.integer)) and self.seed >= 0):
+            raise ParameterError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not (np.isfinite(self.lead_s) and self.lead_s > 0):
             raise ParameterError(f"lead_s must be > 0 seconds, got {self.lead_s!r}")
         if not (np.isfinite(self.min_lead_s) and 0 <= self.min_lead_s < self.lead_s):
@@ -270,7 +280,8 @@ class Session:
     def __init__(self, networks: Networks, config: SessionConfig = SessionConfig()):
         self.networks = networks
         self.config = config
-        self._beats = OnlineBeatTracker(networks.beat, rhythm=config.rhythm, hmm=config.hmm)
+        #: The beat stage (:class:`~ibeat_core.beat_tracking.StreamingBeatTracker`).
+        self.tracker = build_tracker(config.tracker, networks, rhythm=config.rhythm, hmm=config.hmm)
         self._frame_s = 1.0 / config.rhythm.fps
         self._mono = MonoNoteGenerator(networks.mono, temperature=config.temperature,
                                        seed=config.seed)
@@ -278,12 +289,12 @@ class Session:
 
     def reset(self):
         """Forget the stream; the next frame starts a new one."""
-        self._beats.reset()
+        self.tracker.reset()
         self._feel_rng = np.random.default_rng([self.config.seed, _FEEL_STREAM])
         self._start_groove()
         self._style_state = self.networks.style.initial_state()
         # Envelope history: long enough for three beats at the slowest tempo.
-        n = int(np.ceil((CONTEXT_BEATS + 1) * 60.0 / self._beats.hmm.min_bpm
+        n = int(np.ceil((CONTEXT_BEATS + 1) * 60.0 / self.tracker.min_bpm
                         * self.config.rhythm.fps)) + 2
         self._envelope = deque(maxlen=n)
         self._first_time_s = None
@@ -330,7 +341,7 @@ class Session:
     def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
         """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
         out = []
-        grid_frames = self._beats.process_frame_with_pose(timestamp_s, keypoints)
+        grid_frames = self.tracker.process_frame_with_pose(timestamp_s, keypoints)
         self._now_s = float(timestamp_s)
         for f, xy, scale in grid_frames:
             env, self._style_state = self.networks.style.step(f.kinematic_offset,
@@ -369,7 +380,7 @@ class Session:
                 > self.config.idle_reset_beats * self._last_period_s):
             self._start_groove()
             self._idle = True
-        confident = f.confidence >= self._beats.hmm.min_confidence
+        confident = f.confidence >= self.tracker.min_confidence
         due = (f.next_beat_s - f.time_s
                <= self.config.lead_s + self.config.forecast_margin_s + self._frame_s)
         new = f.next_beat_s > self._last_beat_s + 0.5 * period

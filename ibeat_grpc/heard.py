@@ -13,6 +13,9 @@ import sys
 import grpc
 import numpy as np
 
+from ibeat_core.drums import MAX_MIDI_VELOCITY
+from ibeat_io.drum_files import write_drums
+
 __all__ = ["HeardMessages", "open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
            "print_report"]
 
@@ -75,10 +78,14 @@ def write_heard(beats, hits, *, start_us: int, end_us: int, midi=None, wav=None,
                 seed: int = 0) -> dict:
     """Write hits heard as General MIDI and/or WAV (synthesised kit), time 0 at ``start_us``.
 
+    The wire messages through :func:`ibeat_io.drum_files.write_drums`; the
+    MIDI notes keep the pitch and velocity the server sent.
+
     Parameters
     ----------
     beats, hits : sequences of ``ibeat.v1`` BeatEvent and DrumHit messages
         The beats give the MIDI file's tempo (median; 120 BPM without beats).
+        Hit velocities are MIDI's, in [1, 127].
     start_us, end_us : int
         Wire times [us] of the start and end of what was heard; hits before
         ``start_us`` are left out, the WAV lasts until ``end_us`` plus 1 s.
@@ -91,28 +98,12 @@ def write_heard(beats, hits, *, start_us: int, end_us: int, midi=None, wav=None,
     dict
         ``{"midi": path, "wav": path}`` for what was written.
     """
-    written = {}
-    if not (midi or wav):
-        return written
-    hits = [h for h in hits if h.time_us >= start_us]
-    onsets = np.array([(h.time_us - start_us) / 1e6 for h in hits], dtype=np.float64)
-    if midi:
-        from ibeat_io.midi import notes_to_pretty_midi
-        tempo = float(np.median([b.tempo_bpm for b in beats])) if beats else 120.0
-        pm = notes_to_pretty_midi(onsets, np.array([h.gm_pitch for h in hits], dtype=np.int64),
-                                  np.array([h.velocity for h in hits], dtype=np.int64), bpm=tempo)
-        pm.write(str(midi))
-        written["midi"] = str(midi)
-    if wav:
-        from ibeat_io.drumkit import SAMPLE_RATE, render_hits
-        from ibeat_io.audio import write_wav
-        duration_s = (int(end_us) - start_us) / 1e6 + 1.0
-        audio = render_hits(onsets, np.array([h.drum_class for h in hits], dtype=np.int64),
-                            np.array([h.velocity / 127.0 for h in hits], dtype=np.float64),
-                            sample_rate=SAMPLE_RATE, duration_s=duration_s, seed=seed)
-        write_wav(wav, audio, sample_rate=SAMPLE_RATE)
-        written["wav"] = str(wav)
-    return written
+    tempi = [b.tempo_bpm for b in beats]
+    return write_drums([(h.time_us - start_us) / 1e6 for h in hits], [h.drum_class for h in hits],
+                       [h.velocity / MAX_MIDI_VELOCITY for h in hits],
+                       pitches=[h.gm_pitch for h in hits],
+                       tempo_bpm=float(np.median(tempi)) if tempi else None,
+                       duration_s=(int(end_us) - start_us) / 1e6, seed=seed, midi=midi, wav=wav)
 
 
 def print_report(rep: dict, *, as_json: bool = False):

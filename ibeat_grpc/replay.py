@@ -29,8 +29,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
-from ibeat_core.drums import GENRES
-from ibeat_core.session import MODES
+from ibeat_io.session_options import add_session_options
 
 from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
@@ -188,11 +187,7 @@ def main(argv=None) -> int:
     parser.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help="1.0 = the clip's real timing, 2 = twice as fast, max = no pacing")
-    parser.add_argument("--mode", choices=MODES, default="poly")
-    parser.add_argument("--genre", choices=GENRES, default="any")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lead-ms", type=float, default=None,
-                        help="lead time asked for [ms] (default: the server's, 100)")
+    add_session_options(parser, ("mode", "genre", "seed", "lead_ms"), server_lead_default=True)
     parser.add_argument("--out", type=Path, help="write the hits heard as General MIDI")
     parser.add_argument("--wav", type=Path, help="write the hits heard as WAV (synthesised kit)")
     parser.add_argument("--plot", type=Path,

@@ -40,8 +40,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ibeat_core.drums import GENRES
-from ibeat_core.session import MODES, SessionConfig
+from ibeat_io.session_options import add_session_options, session_config_from_args
 
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
@@ -266,11 +265,7 @@ def main(argv=None) -> int:
                      help="play --video again at its end (else listeners get 'video ended')")
     src.add_argument("--pose-model", choices=POSE_MODELS, default="lite",
                      help="MediaPipe pose model: lite (fast) or full (more accurate)")
-    src.add_argument("--source-mode", choices=MODES, default="poly", help="drums of the source")
-    src.add_argument("--source-genre", choices=GENRES, default="any", help="feel of the source")
-    src.add_argument("--source-seed", type=int, default=0, help="drum sampling seed of the source")
-    src.add_argument("--source-lead-ms", type=float, default=SessionConfig().lead_s * 1e3,
-                     help="how long before its play time a beat's hits are sent [ms]")
+    add_session_options(src, ("mode", "genre", "seed", "lead_ms", "tracker"), prefix="source-")
     src.add_argument("--max-listeners", type=int, default=DEFAULT_MAX_LISTENERS,
                      help="concurrent Subscribe streams; more get RESOURCE_EXHAUSTED")
     args = parser.parse_args(argv)
@@ -339,10 +334,9 @@ def _source(args) -> SourceConfig | None:
     """The --camera/--video source of the command line, or None."""
     if args.camera is None and args.video is None:
         return None
-    session = SessionConfig(mode=args.source_mode, genre=args.source_genre,
-                            seed=args.source_seed, lead_s=args.source_lead_ms / 1e3)
     spec = args.camera if args.camera is not None else str(args.video)
-    return video_source(spec, loop=args.loop, pose_model=args.pose_model, session=session)
+    return video_source(spec, loop=args.loop, pose_model=args.pose_model,
+                        session=session_config_from_args(args, prefix="source-"))
 
 
 if __name__ == "__main__":

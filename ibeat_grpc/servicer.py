@@ -1,9 +1,11 @@
 """The ``ibeat.v1.Ibeat`` servicer: one :class:`~ibeat_core.session.Session` per stream.
 
 Layout after grpc's route_guide example: pure helpers at module level
-(config and frame checks, core events -> wire messages), a per-stream
-:class:`StreamPipeline` (no threads or sockets: messages in, messages out), a
-bounded :class:`Outbox`, and a thin :class:`IbeatServicer` for ``grpc.aio``.
+(config and frame checks, stream events -> wire messages), a per-stream
+:class:`StreamPipeline` (no threads or sockets: messages in, messages out; the
+clock, restart and stats rules are the transport-neutral
+:class:`ibeat_core.stream.EngineStream`), a bounded :class:`Outbox`, and a thin
+:class:`IbeatServicer` for ``grpc.aio``.
 
 One asyncio event loop serves every stream; there are no per-stream threads.
 Each stream has two coroutines: the ``Session`` handler sends what the
@@ -17,11 +19,9 @@ When the client leaves, whatever the reason, gRPC cancels the handler and its
 ``finally`` cancels the reader and frees the session. Everything here but the
 pure helpers runs on the loop's thread only, so nothing needs a lock.
 
-Clocks: the wire carries integer microseconds in the client's clock. The core
-runs in float seconds from the stream's origin, the first frame's timestamp
-(or the frame after a restarting gap), so a large client clock (say, Unix time
-in microseconds) costs no precision: ``core_s = (timestamp_us - origin_us) / 1e6``
-and ``time_us = origin_us + round(time_s * 1e6)``.
+Clocks: the wire carries integer microseconds in the client's clock; the
+engine runs in float seconds from the stream's origin (see
+:mod:`ibeat_core.stream`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ import numpy as np
 from ibeat_core.drums import DRUM_CLASSES, GENRES, GM_EXPORT_PITCHES
 from ibeat_core.errors import ParameterError
 from ibeat_core.keypoints import FPS
-from ibeat_core.session import BeatCue, DrumHit, Session, SessionConfig
+from ibeat_core.session import Session, SessionConfig
+from ibeat_core.stream import (LATENCY_WINDOW, MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
+                               StreamBeat, StreamHit, StreamRestarted)
 from ibeat_core.skeleton import BLAZEPOSE33_TO_COCO17, BODY25_TO_COCO17, N_JOINTS
 
 from .v1 import ibeat_pb2 as pb
@@ -49,7 +51,7 @@ from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
            "LATENCY_WINDOW", "VALUES_PER_JOINT", "LAYOUTS", "NO_SOURCE_MESSAGE", "StreamError",
-           "session_config", "frame_keypoints", "to_us", "event_messages", "hit_message", "Outbox",
+           "session_config", "frame_keypoints", "event_messages", "hit_message", "Outbox",
            "StreamPipeline", "SessionRegistry", "IbeatServicer", "model_versions"]
 
 log = logging.getLogger("ibeat_grpc")
@@ -57,16 +59,8 @@ log = logging.getLogger("ibeat_grpc")
 PROTOCOL = "ibeat.v1"
 #: Largest message the server accepts [bytes]; a BLAZEPOSE33 frame is about 420.
 MAX_MESSAGE_BYTES = 64 * 1024
-#: A gap between two frames longer than this [us] restarts the stream's engine
-#: state (as a new stream, same settings), instead of running the engine
-#: through every empty grid frame of the gap.
-MAX_GAP_US = 2_000_000
-#: SessionStats every this much stream time [us, client clock], and once at the end.
-STATS_INTERVAL_US = 1_000_000
 #: Messages queued for a client that is not reading before drops begin.
 OUTBOX_SIZE = 256
-#: Frames the latency percentiles are taken over.
-LATENCY_WINDOW = 1024
 #: Floats per joint in PoseFrame.keypoints: x, y, confidence.
 VALUES_PER_JOINT = 3
 #: Wire layout -> (name, joint count, index map onto COCO-17 or None).
@@ -166,11 +160,6 @@ def frame_keypoints(frame: pb.PoseFrame, *, n_joints: int, index: np.ndarray | N
     return kp if index is None else kp[index]
 
 
-def to_us(origin_us: int, time_s: float) -> int:
-    """Core time [s from the origin] -> wire time [us, client clock]."""
-    return int(origin_us) + int(round(float(time_s) * 1e6))
-
-
 @lru_cache(maxsize=1)
 def model_versions() -> dict[str, str]:
     """Network name -> ``"sha256:<first 16 hex>"`` of its shipped ``.onnx``."""
@@ -267,7 +256,9 @@ class StreamPipeline:
     """One stream's engine and protocol state: client messages in, server messages out.
 
     No threads or sockets: :meth:`handle` takes one ``ClientMessage`` and returns
-    the ``ServerMessage`` list it produced, or raises :class:`StreamError`.
+    the ``ServerMessage`` list it produced, or raises :class:`StreamError`. The
+    stream rules (clock, gap restart, beat numbering, stats cadence) are
+    :class:`~ibeat_core.stream.EngineStream`'s; this class adds the protocol.
 
     Parameters
     ----------
@@ -277,7 +268,7 @@ class StreamPipeline:
     dropped : callable
         ``() -> (events_dropped, stats_dropped)`` of the stream's outbox, for stats.
     max_gap_us, stats_interval_us : int
-        See :data:`MAX_GAP_US`, :data:`STATS_INTERVAL_US`.
+        See :data:`~ibeat_core.stream.MAX_GAP_US`, :data:`~ibeat_core.stream.STATS_INTERVAL_US`.
     """
 
     def __init__(self, networks, *, session_id: str, dropped=lambda: (0, 0),
@@ -288,16 +279,16 @@ class StreamPipeline:
         self.max_gap_us = int(max_gap_us)
         self.stats_interval_us = int(stats_interval_us)
         self.session: Session | None = None
+        self.stream: EngineStream | None = None
         self.frames_received = 0
-        self.frames_processed = 0
-        self.restarts = 0
-        self._latencies_us: deque = deque(maxlen=LATENCY_WINDOW)
-        self._last_us: int | None = None
-        self._last_frame_id = 0
-        self._origin_us = 0
-        self._index_offset = 0  # beats before the last restart: indices are never reused
-        self._next_index = 0
-        self._next_stats_us: int | None = None
+
+    @property
+    def frames_processed(self) -> int:
+        return self.stream.frames_processed if self.stream is not None else 0
+
+    @property
+    def restarts(self) -> int:
+        return self.stream.restarts if self.stream is not None else 0
 
     # -- messages in ------------------------------------------------------------------
     def handle(self, request: pb.ClientMessage) -> list:
@@ -316,24 +307,27 @@ class StreamPipeline:
 
     def record_latency(self, latency_us: float):
         """Processing time of one frame [us], received -> its events queued."""
-        self._latencies_us.append(latency_us)
+        self.stream.latency.add(latency_us)
 
     def stats(self, *, final: bool = False) -> pb.ServerMessage:
-        lat = np.asarray(self._latencies_us, dtype=np.float64)
-        p50, p99, mx = (np.percentile(lat, [50, 99]).tolist() + [lat.max()]) if lat.size else (0, 0, 0)
+        stream = self.stream
+        p50, p99, mx = stream.latency.summary() if stream is not None else (0, 0, 0)
         events_dropped, stats_dropped = self.dropped()
         return pb.ServerMessage(stats=pb.SessionStats(
             frames_received=self.frames_received, frames_processed=self.frames_processed,
             frames_dropped=self.frames_received - self.frames_processed,
             events_dropped=events_dropped, stats_dropped=stats_dropped,
-            latency_p50_us=int(round(p50)), latency_p99_us=int(round(p99)),
-            latency_max_us=int(round(mx)), stream_time_us=self._last_us or 0,
-            last_frame_id=self._last_frame_id, restarts=self.restarts, final=final))
+            latency_p50_us=p50, latency_p99_us=p99, latency_max_us=mx,
+            stream_time_us=(stream.last_us or 0) if stream is not None else 0,
+            last_frame_id=stream.last_frame_id if stream is not None else 0,
+            restarts=self.restarts, final=final))
 
     # -- internals --------------------------------------------------------------------
     def _accept(self, msg: pb.SessionConfig) -> pb.ServerMessage:
         config, self.layout, self.n_joints, self.index = session_config(msg)
         self.session = Session(self.networks, config)
+        self.stream = EngineStream(self.session, max_gap_us=self.max_gap_us,
+                                   stats_interval_us=self.stats_interval_us)
         return pb.ServerMessage(accepted=pb.SessionAccepted(
             session_id=self.session_id, model_versions=model_versions(),
             internal_rate_hz=float(config.rhythm.fps), joints_expected=self.n_joints,
@@ -344,92 +338,57 @@ class StreamPipeline:
     def _frame(self, frame: pb.PoseFrame) -> list:
         self.frames_received += 1
         kp = frame_keypoints(frame, n_joints=self.n_joints, index=self.index, layout=self.layout)
-        t_us = int(frame.timestamp_us)
-        out = []
-        if self._last_us is None:
-            self._origin_us = t_us
-        else:
-            if t_us <= self._last_us:
-                raise _invalid(f"frame {frame.frame_id}: timestamps must strictly increase, got "
-                               f"{t_us} us after {self._last_us} us "
-                               f"({'repeated' if t_us == self._last_us else 'going backwards'})")
-            gap = t_us - self._last_us
-            if gap > self.max_gap_us:
-                self.session.reset()
-                self._origin_us = t_us
-                self._index_offset = self._next_index
-                self.restarts += 1
-                out.append(pb.ServerMessage(restarted=pb.StreamRestarted(
-                    time_us=t_us, gap_us=gap,
-                    reason=f"gap of {gap} us > max_gap_us {self.max_gap_us}: engine restarted")))
         try:
-            events = self.session.push((t_us - self._origin_us) / 1e6, kp)
+            step = self.stream.push(frame.timestamp_us, kp, frame_id=frame.frame_id)
         except ParameterError as e:
-            raise _invalid(f"frame {frame.frame_id}: {e}") from None
-        self._last_us, self._last_frame_id = t_us, int(frame.frame_id)
-        self.frames_processed += 1
-        out += self._events(events, frame.frame_id)
-        if self._next_stats_us is None:
-            self._next_stats_us = t_us + self.stats_interval_us
-        elif t_us >= self._next_stats_us:
-            self._next_stats_us = t_us + self.stats_interval_us
+            raise _invalid(str(e)) from None
+        out = event_messages(step.events, frame_id=frame.frame_id)
+        if step.stats_due:
             out.append(self.stats())
         return out
 
-    def _events(self, events, frame_id) -> list:
-        out, next_index = event_messages(events, origin_us=self._origin_us,
-                                         index_offset=self._index_offset, frame_id=frame_id)
-        self._next_index = max(self._next_index, next_index)
-        return out
 
-
-def event_messages(events, *, origin_us: int, index_offset: int,
-                   frame_id: int) -> tuple[list, int]:
-    """Core events of one frame as wire messages: a BeatEvent, then its hits batched in one DrumHits.
+def event_messages(events, *, frame_id: int) -> list:
+    """Stream events of one frame as wire messages: a restart, then each BeatEvent and its hits
+    batched in one DrumHits.
 
     Parameters
     ----------
-    events : list of BeatCue and DrumHit
-        Times in seconds from ``origin_us``.
-    origin_us : int
-        Wire time [us] of core time 0.
-    index_offset : int
-        Added to beat indices (beats of the streams before an engine restart).
+    events : list of StreamRestarted, StreamBeat and StreamHit
+        One :class:`~ibeat_core.stream.StreamStep`'s events.
     frame_id : int
-        Echoed on the messages.
+        Echoed on the beat and hit messages.
 
     Returns
     -------
-    messages : list of ServerMessage
-    next_index : int
-        One past the highest beat index sent (0 if no beat).
+    list of ServerMessage
     """
-    out, batch, next_index = [], None, 0
+    out, batch = [], None
     for e in events:
-        if isinstance(e, BeatCue):
-            index = index_offset + e.index
-            next_index = max(next_index, index + 1)
+        if isinstance(e, StreamRestarted):
+            out.append(pb.ServerMessage(restarted=pb.StreamRestarted(
+                time_us=e.time_us, gap_us=e.gap_us, reason=e.reason)))
+        elif isinstance(e, StreamBeat):
+            c = e.cue
             out.append(pb.ServerMessage(beat=pb.BeatEvent(
-                time_us=to_us(origin_us, e.time_s), tempo_bpm=e.tempo_bpm,
-                confidence=e.confidence, index=index, feel=e.feel,
-                emitted_us=to_us(origin_us, e.emitted_s), frame_id=frame_id)))
+                time_us=e.time_us, tempo_bpm=c.tempo_bpm, confidence=c.confidence,
+                index=e.index, feel=c.feel, emitted_us=e.emitted_us, frame_id=frame_id)))
             batch = None
-        elif isinstance(e, DrumHit):
-            index = index_offset + e.beat_index
-            if batch is None or batch.beat_index != index:
+        elif isinstance(e, StreamHit):
+            if batch is None or batch.beat_index != e.beat_index:
                 out.append(pb.ServerMessage(hits=pb.DrumHits(
-                    beat_index=index, emitted_us=to_us(origin_us, e.emitted_s),
-                    frame_id=frame_id)))
+                    beat_index=e.beat_index, emitted_us=e.emitted_us, frame_id=frame_id)))
                 batch = out[-1].hits  # the message's own copy: the constructor copies
-            batch.hits.append(hit_message(e, origin_us=origin_us, beat_index=index))
-    return out, next_index
+            batch.hits.append(hit_message(e))
+    return out
 
 
-def hit_message(hit: DrumHit, *, origin_us: int, beat_index: int) -> pb.DrumHit:
-    """A core hit on the wire."""
-    return pb.DrumHit(time_us=to_us(origin_us, hit.time_s), drum_class=hit.drum_class,
+def hit_message(e: StreamHit) -> pb.DrumHit:
+    """A stream hit on the wire."""
+    hit = e.hit
+    return pb.DrumHit(time_us=e.time_us, drum_class=hit.drum_class,
                       drum=DRUM_CLASSES[hit.drum_class], gm_pitch=hit.pitch,
-                      velocity=hit.midi_velocity, beat_index=beat_index, step=hit.step,
+                      velocity=hit.midi_velocity, beat_index=e.beat_index, step=hit.step,
                       joint=int(hit.joint), joint_x=float(hit.joint_x),
                       joint_y=float(hit.joint_y))
 

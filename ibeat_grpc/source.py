@@ -37,17 +37,16 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Protocol
 
 import grpc
-import numpy as np
 
 from ibeat_core.session import SessionConfig
+from ibeat_core.stream import STATS_INTERVAL_US, EngineStream, to_us
 
-from .servicer import (LATENCY_WINDOW, OUTBOX_SIZE, STATS_INTERVAL_US, VALUES_PER_JOINT,
-                       Outbox, StreamError, event_messages, model_versions)
+from .servicer import (OUTBOX_SIZE, VALUES_PER_JOINT, Outbox, StreamError, event_messages,
+                       model_versions)
 from .v1 import ibeat_pb2 as pb
 
 __all__ = ["DEFAULT_MAX_LISTENERS", "SourcePass", "SourceConfig", "VideoPass",
@@ -402,13 +401,10 @@ class SourceRunner:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ibeat-source", daemon=True)
-        # Counters; written by the runner thread only.
+        # Written by the runner thread only.
         self.passes = 0
-        self.frames_processed = 0
         self._captured_before = 0  # frames captured by the passes before the current one
-        self._latencies_us: deque = deque(maxlen=LATENCY_WINDOW)
-        self._last_us = 0
-        self._last_frame_id = 0
+        self._stream: EngineStream | None = None  # from the first frame on
 
     @staticmethod
     def source_info(config: SourceConfig, first_pass: SourcePass,
@@ -462,16 +458,25 @@ class SourceRunner:
             status.time_us = time_us
         return status
 
+    @property
+    def frames_processed(self) -> int:
+        return self._stream.frames_processed if self._stream is not None else 0
+
+    @property
+    def _last_us(self) -> int:
+        return (self._stream.last_us or 0) if self._stream is not None else 0
+
     def _stats(self, current: SourcePass) -> pb.SessionStats:
         captured = self._captured_before + int(current.stats().get("captured", 0))
-        received = max(captured, self.frames_processed)
-        lat = np.asarray(self._latencies_us, dtype=np.float64)
-        p50, p99, mx = (np.percentile(lat, [50, 99]).tolist() + [lat.max()]) if lat.size else (0, 0, 0)
+        stream = self._stream
+        processed = self.frames_processed
+        received = max(captured, processed)
+        p50, p99, mx = stream.latency.summary() if stream is not None else (0, 0, 0)
         return pb.SessionStats(
-            frames_received=received, frames_processed=self.frames_processed,
-            frames_dropped=received - self.frames_processed, latency_p50_us=int(round(p50)),
-            latency_p99_us=int(round(p99)), latency_max_us=int(round(mx)),
-            stream_time_us=self._last_us, last_frame_id=self._last_frame_id,
+            frames_received=received, frames_processed=processed,
+            frames_dropped=received - processed, latency_p50_us=p50, latency_p99_us=p99,
+            latency_max_us=mx, stream_time_us=self._last_us,
+            last_frame_id=stream.last_frame_id if stream is not None else 0,
             restarts=max(self.passes - 1, 0))
 
     def _run(self):
@@ -514,53 +519,33 @@ class SourceRunner:
         if factory is None:
             from ibeat_video.video_session import VideoSession as factory
         offset_us = 0      # source time of a file pass's position 0
-        index_offset = 0   # beats of the earlier passes: indices are never reused
         frame_base = 0     # frames of the earlier passes: frame ids keep counting
-        prev_us = None
         while not self._stop.is_set():
             current = self._pass
             self.passes += 1
             session = factory(self.networks, config.session)
-            origin_us, kind, next_index, last_index = None, None, index_offset, -1
-            next_stats_us = None
+            origin_us, kind, last_index = None, None, -1
             for pf in current.frames():
                 if self._stop.is_set():
                     break
                 f = pf.frame
-                messages = []
                 if origin_us is None:
                     # Camera: capture time + this offset = the server's monotonic clock.
                     origin_us = (int(round((f.grabbed_at - f.time_s) * 1e6)) if current.is_live
                                  else offset_us)
-                    if self.passes > 1:
-                        t_us = origin_us + int(round(f.time_s * 1e6))
-                        messages.append(pb.ServerMessage(restarted=pb.StreamRestarted(
-                            time_us=t_us, gap_us=t_us - (prev_us if prev_us is not None else t_us),
-                            reason=f"video looped: pass {self.passes} from the start of the "
-                                   f"file, engine restarted")))
-                t_us = origin_us + int(round(f.time_s * 1e6))
+                    self._begin_pass(session, origin_us, to_us(origin_us, f.time_s))
+                t_us = to_us(origin_us, f.time_s)
                 frame_id = frame_base + int(f.index)
-                events = session.push(pf)
-                out, n = event_messages(events, origin_us=origin_us, index_offset=index_offset,
-                                        frame_id=frame_id)
-                next_index = max(next_index, n)
-                messages += out
+                step = self._stream.push(t_us, frame_id=frame_id,
+                                         run=lambda _, pf=pf: session.push(pf))
+                messages = event_messages(step.events, frame_id=frame_id)
                 if session.status_kind != kind:
                     kind = session.status_kind
                     messages.append(pb.ServerMessage(source_status=self._status(
                         source_state(kind), session.status, t_us)))
-                self.frames_processed += 1
-                self._last_us, self._last_frame_id, prev_us = t_us, frame_id, t_us
                 last_index = max(last_index, int(f.index))
-                self._latencies_us.append((time.monotonic() - f.grabbed_at) * 1e6)
-                stats = None
-                if next_stats_us is None:
-                    next_stats_us = t_us + self.stats_interval_us
-                    if self.passes > 1:  # a clock reading at once: reopening paused the clock
-                        stats = self._stats(current)
-                elif t_us >= next_stats_us:
-                    next_stats_us = t_us + self.stats_interval_us
-                    stats = self._stats(current)
+                self._stream.latency.add((time.monotonic() - f.grabbed_at) * 1e6)
+                stats = self._stats(current) if step.stats_due else None
                 self._post(self.hub.publish, messages, stats, (t_us, f.grabbed_at))
             if self._stop.is_set():
                 return None
@@ -573,7 +558,7 @@ class SourceRunner:
                 raise RuntimeError(f"{current.name} gave no frame in a whole pass")
             # The next pass carries on one frame after this one's last frame.
             offset_us = origin_us + int(round((last_index + 1) / current.fps * 1e6))
-            index_offset, frame_base = next_index, frame_base + last_index + 1
+            frame_base += last_index + 1
             self._captured_before += int(current.stats().get("captured", 0))
             current.close()
             nxt = config.open_pass()
@@ -582,3 +567,13 @@ class SourceRunner:
             if self._stop.is_set():
                 return None
         return None
+
+    def _begin_pass(self, session, origin_us: int, first_us: int):
+        """The stream at a pass's first frame: new, or restarted with the pass's fresh engine."""
+        if self._stream is None:
+            self._stream = EngineStream(session, origin_us=origin_us, max_gap_us=None,
+                                        stats_interval_us=self.stats_interval_us)
+        else:
+            self._stream.restart(time_us=first_us, origin_us=origin_us, engine=session,
+                                 reason=f"video looped: pass {self.passes} from the start of the "
+                                        f"file, engine restarted")

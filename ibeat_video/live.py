@@ -26,8 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ibeat_io.drum_files import write_drums
 from ibeat_io.drumkit import MIX_GAIN, SAMPLE_RATE, soft_limit, synth_voice
-from ibeat_core.drums import GM_EXPORT_PITCHES, MAX_MIDI_VELOCITY, N_DRUM_CLASSES, velocity_to_midi
+from ibeat_io.session_options import session_config_from_args
+from ibeat_core.drums import MAX_MIDI_VELOCITY, N_DRUM_CLASSES
 from ibeat_core.errors import IbeatError, ParameterError
 from ibeat_core.session import BeatCue, DrumHit, SessionConfig
 
@@ -268,8 +270,9 @@ def run_live(source_spec, *, session_config: SessionConfig = SessionConfig(), po
     duration_s : float, optional
         Stop after this many seconds of capture time, > 0.
     out_midi, out_wav : path-like, optional
-        Also write the hits as a General MIDI drum track / a WAV of the kit;
-        time 0 is the first frame.
+        Also write the hits as a General MIDI drum track / a WAV of the kit
+        (:func:`ibeat_io.drum_files.write_drums`); time 0 is the first frame,
+        the WAV lasts to the last frame or the last hit, whichever is later, plus 1 s.
     networks : ibeat_core.session.Networks, optional
         Default: ``ibeat_models.load_networks()``.
     estimator : object with ``estimate(rgb, timestamp_ms)``, optional
@@ -399,9 +402,14 @@ def _loop(source, pipeline, vs, player, window, config, duration_s, out_midi, ou
     duration = 0.0 if first_s is None else last_s - first_s
     summary = _summary(source, pipeline, vs, beats, hits, duration, wall, cpu_s, stopped_by,
                        player)
-    if out_midi or out_wav:
-        summary.update(_write_outputs(hits, beats, first_s or 0.0, config, out_midi, out_wav,
-                                      summary["duration_s"]))
+    start_s = first_s or 0.0
+    tempi = [b.tempo_bpm for b in beats]
+    # Hits are forecast ahead of the last frame: the WAV lets those ring too.
+    summary.update(write_drums([h.time_s - start_s for h in hits], [h.drum_class for h in hits],
+                               [h.velocity for h in hits],
+                               tempo_bpm=float(np.median(tempi)) if tempi else None,
+                               duration_s=summary["duration_s"], seed=config.seed,
+                               midi=out_midi, wav=out_wav, extend_to_last_onset=True))
     return summary
 
 
@@ -430,34 +438,6 @@ def _summary(source, pipeline, vs, beats, hits, duration, wall, cpu_s, stopped_b
         out["audio_hits_late"] = player.mixer.late
     if st["ended_early"]:
         out["warning"] = st["ended_early"]
-    return out
-
-
-def _write_outputs(hits, beats, start_s, config, out_midi, out_wav, duration_s) -> dict:
-    out = {}
-    onsets = np.array([h.time_s - start_s for h in hits], dtype=np.float64)
-    keep = onsets >= 0
-    onsets = onsets[keep]
-    classes = np.array([h.drum_class for h in hits], dtype=np.int64)[keep]
-    velocities = np.array([h.velocity for h in hits], dtype=np.float64)[keep]
-    tempi = [b.tempo_bpm for b in beats]
-    if out_midi:
-        from ibeat_io.midi import notes_to_pretty_midi
-
-        pitches = np.asarray(GM_EXPORT_PITCHES)[classes] if len(classes) else np.zeros(0, int)
-        pm = notes_to_pretty_midi(onsets, pitches, velocity_to_midi(velocities),
-                                  bpm=float(np.median(tempi)) if tempi else 120.0)
-        pm.write(str(out_midi))
-        out["midi"] = str(out_midi)
-    if out_wav:
-        from ibeat_io.drumkit import render_hits
-        from ibeat_io.audio import write_wav
-
-        end = max([duration_s, *(onsets.tolist() or [0.0])]) + 1.0
-        audio = render_hits(onsets, classes, velocities, sample_rate=SAMPLE_RATE,
-                            duration_s=end, seed=config.seed)
-        write_wav(out_wav, audio, sample_rate=SAMPLE_RATE)
-        out["wav"] = str(out_wav)
     return out
 
 
@@ -505,15 +485,8 @@ def main_live(args) -> int:
     if spec is None:
         print("ibeat live: error: give --camera N or --video PATH", file=sys.stderr)
         return 2
-    min_lead_ms = 1e3 * SessionConfig.min_lead_s
-    if not args.lead_ms > min_lead_ms:
-        print(f"ibeat live: error: --lead-ms must be > {min_lead_ms:g} ms, got {args.lead_ms:g}",
-              file=sys.stderr)
-        return 2
     try:
-        config = SessionConfig(mode=args.mode, genre=args.genre, seed=args.seed,
-                               lead_s=args.lead_ms / 1e3)
-        summary = run_live(spec, session_config=config,
+        summary = run_live(spec, session_config=session_config_from_args(args),
                            pose_config=PoseConfig(model=args.pose_model),
                            audio=not args.no_audio, preview=not args.no_preview,
                            duration_s=args.duration_s, out_midi=args.out, out_wav=args.wav)

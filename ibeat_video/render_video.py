@@ -7,7 +7,7 @@ the engine, then :class:`~ibeat_video.overlay.Overlay` draws the frame with
 what the engine knew at that moment. Frames are piped raw to the ffmpeg
 binary shipped by ``imageio-ffmpeg`` (H.264, yuv420p, the source's frame
 rate); the drums are synthesised on ibeat's kit
-(:func:`ibeat_io.drumkit.render_hits`) and muxed in as AAC.
+(:func:`ibeat_io.drum_files.drum_audio`) and muxed in as AAC.
 
 Clocks: the capture clock of a file is the position in the file, ``index /
 fps`` (0 at frame 0). Output frame ``i`` is shown at ``i / fps`` and a hit
@@ -33,6 +33,8 @@ import numpy as np
 
 from ibeat_core.errors import IbeatError, ParameterError
 from ibeat_core.session import BeatCue, DrumHit, SessionConfig
+from ibeat_io.drum_files import drum_audio, write_drums
+from ibeat_io.session_options import session_config_from_args
 
 from .errors import SourceError
 from .overlay import Overlay, OverlayConfig
@@ -54,8 +56,6 @@ RENDER_OVERLAY = OverlayConfig(layout="below", roll_height=0.24)
 # H.264 quality (lower is better; 18 is visually lossless) and AAC bitrate.
 _CRF = 18
 _AUDIO_BITRATE = "192k"
-# Seconds of tail in the --wav file, so the last hits ring out (as ibeat render for clips).
-_WAV_TAIL_S = 1.0
 
 
 def is_video_path(path) -> bool:
@@ -308,32 +308,28 @@ def render_video(video_path, out_path=None, *, session_config: SessionConfig = S
         if source.ended_early:
             summary["note"] = source.ended_early
 
-        if out_path is not None or wav_path is not None:
-            from ibeat_io.drumkit import SAMPLE_RATE, render_hits
-
+        summary.update(write_drums(onsets, classes, velocities, tempo_bpm=tempo,
+                                   duration_s=duration_s, seed=session_config.seed,
+                                   midi=midi_path, wav=wav_path))
+        if out_path is not None:
             from ibeat_io.audio import write_wav
-            audio = render_hits(onsets, classes, velocities, sample_rate=SAMPLE_RATE,
-                                duration_s=duration_s + _WAV_TAIL_S, seed=session_config.seed)
-            if wav_path is not None:
-                write_wav(wav_path, audio, sample_rate=SAMPLE_RATE)
-                summary["wav"] = str(wav_path)
-            if out_path is not None:
-                track = Path(tmp.name) / "drums.wav"
-                # The muxed track ends with the picture.
-                write_wav(track, audio[:int(round(duration_s * SAMPLE_RATE))],
-                          sample_rate=SAMPLE_RATE)
-                # Mux beside the target and rename: no half-written video on failure.
-                partial = out_path.with_name(f".{out_path.name}.partial{out_path.suffix}")
-                try:
-                    _mux(ffmpeg, encoder.path, track, partial)
-                    os.replace(partial, out_path)
-                finally:
-                    partial.unlink(missing_ok=True)
-                summary["out"] = str(out_path)
-                summary["out_size"] = [out_w + out_w % 2, out_h + out_h % 2]
-        if midi_path is not None:
-            _write_midi(midi_path, onsets, classes, velocities, tempo)
-            summary["midi"] = str(midi_path)
+            from ibeat_io.drumkit import SAMPLE_RATE
+
+            track = Path(tmp.name) / "drums.wav"
+            # The muxed track ends with the picture: the WAV file's audio, less its tail.
+            audio = drum_audio(onsets, classes, velocities, duration_s=duration_s,
+                               seed=session_config.seed)
+            write_wav(track, audio[:int(round(duration_s * SAMPLE_RATE))],
+                      sample_rate=SAMPLE_RATE)
+            # Mux beside the target and rename: no half-written video on failure.
+            partial = out_path.with_name(f".{out_path.name}.partial{out_path.suffix}")
+            try:
+                _mux(ffmpeg, encoder.path, track, partial)
+                os.replace(partial, out_path)
+            finally:
+                partial.unlink(missing_ok=True)
+            summary["out"] = str(out_path)
+            summary["out_size"] = [out_w + out_w % 2, out_h + out_h % 2]
         if plot_path is not None:
             from ibeat_core.session import run_session
 
@@ -364,17 +360,6 @@ def _progress_bar(source, enabled: bool):
                 file=sys.stderr, disable=not enabled, dynamic_ncols=True, leave=False)
 
 
-def _write_midi(path, onsets, classes, velocities, tempo_bpm):
-    """The hits as a General MIDI drum track (as ``ibeat render`` writes for keypoint clips)."""
-    from ibeat_core.drums import GM_EXPORT_PITCHES, velocity_to_midi
-
-    from ibeat_io.midi import notes_to_pretty_midi
-    pitches = np.asarray(GM_EXPORT_PITCHES)[classes] if len(classes) else np.zeros(0, int)
-    pm = notes_to_pretty_midi(onsets, pitches, velocity_to_midi(velocities),
-                              bpm=tempo_bpm or 120.0)
-    pm.write(str(path))
-
-
 def main_render_video(args) -> int:
     """``ibeat render VIDEO ...``: the handler ``ibeat_cli.main`` routes video inputs to.
 
@@ -390,10 +375,7 @@ def main_render_video(args) -> int:
         if not (args.out or args.midi or args.wav or args.plot):
             raise ParameterError("nothing to write: give -o out.mp4 (and/or --midi, --wav, "
                                  "--plot)")
-        config = SessionConfig(mode=args.mode, genre=args.genre, seed=args.seed,
-                               density=args.density, temperature=args.temperature,
-                               genre_strength=args.genre_strength)
-        summary = render_video(args.clip, args.out, session_config=config,
+        summary = render_video(args.clip, args.out, session_config=session_config_from_args(args),
                                pose_config=PoseConfig(model=getattr(args, "pose_model", "lite")),
                                midi_path=args.midi, wav_path=args.wav, plot_path=args.plot,
                                progress=not args.json, height=getattr(args, "height", None))

@@ -30,3 +30,11 @@ def data_dir():
     if root is None:
         pytest.skip("shared data directory not found (set IBEAT_DATA)")
     return root
+
+
+@pytest.fixture
+def onnx_export():
+    """Skip unless training and ONNX export can run: torch, and onnx, which torch.onnx.export
+    needs to write a graph (the shipped graphs run on onnxruntime and need neither)."""
+    pytest.importorskip("torch", reason="training needs torch (the optional [train] extra)")
+    pytest.importorskip("onnx", reason="ONNX export needs onnx (the optional [train] extra)")

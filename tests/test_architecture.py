@@ -6,6 +6,7 @@ functions), so a lazy import that reaches upward fails here as well.
 """
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,15 @@ def test_the_checker_sees_lazy_imports(tmp_path):
     src = tmp_path / "m.py"
     src.write_text("def f():\n    from ibeat_cli.main import main\n    import ibeat_grpc.server\n")
     assert _package_imports(src) == {"ibeat_cli", "ibeat_grpc"}
+
+
+def test_the_core_needs_only_the_standard_library_numpy_and_scipy():
+    allowed = set(sys.stdlib_module_names) | {"numpy", "scipy", "ibeat_core"}
+    bad = []
+    for path in sorted((ROOT / "ibeat_core").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] not in allowed]
+    assert not bad, bad

@@ -1,6 +1,7 @@
 """The online beat stage with a stand-in network: streaming plumbing, clocks and state."""
 
 import numpy as np
+import pytest
 
 from ibeat_core.beat_tracking import OnlineBeatTracker, track_clip
 from ibeat_metrics.beats import tempo_agrees
@@ -38,6 +39,7 @@ def test_online_tracker_matches_causal_offsets_and_clock(aist_clip):
     assert tempo_agrees(float(np.median(online.tempo_bpm[len(online.tempo_bpm) // 2:])), 80.0)
 
 
+@pytest.mark.slow
 def test_reset_and_independent_streams(aist_clip):
     t, kp = aist_clip.timestamps_s[:300], aist_clip.keypoints[:300]
     tracker = OnlineBeatTracker(OffsetNetwork())

@@ -412,6 +412,7 @@ def test_preview_frame_is_drawn_without_a_window(networks, aist_clip):
 
 # -- run_live ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_run_live_headless_writes_midi_and_wav(tmp_path, networks, aist_clip, capsys):
     video = write_video(tmp_path / "dance.avi", 180, 30)            # 6 s, paced in real time
     summary = run_live(str(video), session_config=SessionConfig(), audio=False, preview=True,
@@ -445,6 +446,7 @@ def test_run_live_duration_and_bad_sources(tmp_path, networks):
 
 # -- the real estimator on the shared dance video ----------------------------------------
 
+@pytest.mark.slow
 def test_realtime_pipeline_keeps_up_on_the_dance_video(data_dir):
     from ibeat_video.pose import PoseConfig, PoseEstimator
 
@@ -464,6 +466,7 @@ def test_realtime_pipeline_keeps_up_on_the_dance_video(data_dir):
     assert math.isfinite(st["pose_ms"]["p50"])
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_a_live_run_cleanly(tmp_path):
     """SIGINT mid-run: the summary still comes, the process exits 0, nothing hangs."""
     import signal
@@ -513,6 +516,7 @@ def test_main_live_reports_bad_input_without_a_traceback(tmp_path, capsys):
         assert "no camera at /dev/video7" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_main_live_with_the_real_estimator_on_a_synthetic_video(tmp_path, capsys):
     """The whole `ibeat live --video` path, MediaPipe included: nobody in a gray video."""
     import json

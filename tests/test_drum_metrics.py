@@ -78,6 +78,7 @@ def test_next_beat_f1_and_hit_statistics_on_real_drums():
     assert stats.reshape(4, 9)[0, 0] > stats.reshape(4, 9)[1, 0]   # kicks fall on the beat
 
 
+@pytest.mark.usefixtures("onnx_export")
 def test_classifier_trains_and_exports_on_fixtures(tmp_path):
     torch = pytest.importorskip("torch")
     from ibeat_models.runtime import OnnxModel

@@ -228,6 +228,7 @@ def test_network_shapes_and_parameter_count():
     assert out.shape == (3, 4, 9)
 
 
+@pytest.mark.usefixtures("onnx_export")
 def test_training_smoke_run_and_onnx_parity(tmp_path, fixture_windows):
     torch = pytest.importorskip("torch")
     from ibeat_train.drumgen import (DrumGenConfigTrain, TorchDrumGen, drumgen_parity,

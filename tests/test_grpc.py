@@ -10,8 +10,9 @@ import pytest
 from ibeat_core.session import SessionConfig, run_session
 from ibeat_grpc.replay import clip_frames, replay, report
 from ibeat_grpc.server import SERVICE_NAME, start_server
+from ibeat_core.stream import to_us
 from ibeat_grpc.servicer import (MAX_MESSAGE_BYTES, Outbox, StreamError, frame_keypoints,
-                                 session_config, to_us)
+                                 session_config)
 from ibeat_grpc.v1 import ibeat_pb2 as pb
 from ibeat_grpc.v1 import ibeat_pb2_grpc as pb_grpc
 from ibeat_models import load_networks
@@ -210,6 +211,7 @@ def test_huge_gap_restarts_the_engine(channel, frames):
     assert [b.index for b in beats] == list(range(len(beats)))
 
 
+@pytest.mark.slow
 def test_concurrent_sessions_are_isolated(server, networks, frames):
     t_us, kp = frames
     results = {}
@@ -339,6 +341,7 @@ def test_outbox_drops_stats_first_then_oldest_events():
         failed.get()
 
 
+@pytest.mark.slow
 def test_slow_reader_never_blocks_the_engine(networks, frames):
     """A client that reads nothing until it has sent everything: the engine runs through,
     the transport backs up, the outbox drops stats first and counts every drop."""
@@ -438,6 +441,7 @@ def test_tls_server_and_client(networks, tmp_path, capsys):
         running.stop(1)
 
 
+@pytest.mark.slow
 def test_two_worker_processes_share_the_port_and_stop_together(frames):
     """``ibeat-server --workers 2``: both processes serve, SIGTERM stops both cleanly."""
     import signal

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from ibeat_core.session import SessionConfig
+from ibeat_core.stream import EngineStream, to_us
 from ibeat_grpc.listen import Listening, clock_offsets_us, hit_leads_ms, listen
 from ibeat_grpc.server import start_server
 from ibeat_grpc.servicer import NO_SOURCE_MESSAGE, event_messages
@@ -117,11 +118,12 @@ def _fake_source(keypoints, *, loop=False, passes=None, **kwargs) -> SourceConfi
 def _expected_events(networks, keypoints) -> list:
     """Beat and hit messages of the same frames through an offline VideoSession."""
     session = VideoSession(networks, SessionConfig(seed=SEED))
+    stream = EngineStream(session, origin_us=0, max_gap_us=None)
     out = []
     for pf in FakePass(keypoints).posed_frames():
-        messages, _ = event_messages(session.push(pf), origin_us=0, index_offset=0,
-                                     frame_id=pf.frame.index)
-        out += messages
+        step = stream.push(to_us(0, pf.frame.time_s), frame_id=pf.frame.index,
+                           run=lambda _, pf=pf: session.push(pf))
+        out += event_messages(step.events, frame_id=pf.frame.index)
     return out
 
 
@@ -206,6 +208,7 @@ def test_two_listeners_hear_the_same_hits_then_the_video_ends(networks, keypoint
         srv.stop(1)
 
 
+@pytest.mark.slow
 def test_a_listener_that_does_not_read_holds_up_nobody(networks, keypoints):
     """Stats after every frame, 16-message outboxes, an unpaced source: the silent listener
     drops its own messages, the source runs through, the reading listener gets every event
@@ -462,6 +465,7 @@ def test_server_cli_refuses_bad_sources(capsys):
     assert out.stderr.strip() == "ibeat-server: no such video: /missing.mp4"
 
 
+@pytest.mark.slow
 def test_real_video_through_pose_to_a_listener(networks, data_dir):
     """The real pipeline (OpenCV, MediaPipe lite, VideoSession) on a 9.6 s dance video, in real time."""
     pytest.importorskip("mediapipe")

@@ -257,6 +257,7 @@ class TestGrooveFixtures:
 
 
 @pytest.mark.skipif(GMD_ROOT is None, reason="shared Groove MIDI Dataset not present")
+@pytest.mark.slow
 def test_real_validation_split_loads_quickly():
     root = GMD_ROOT
     entries = load_info(root, split="validation")

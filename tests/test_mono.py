@@ -82,6 +82,7 @@ def fixture_sequences():
     return load_token_sequences(FIXTURES, split="train")
 
 
+@pytest.mark.usefixtures("onnx_export")
 def test_training_smoke_run_and_onnx_parity(tmp_path, fixture_sequences):
     torch = pytest.importorskip("torch")
     from ibeat_train.mono import (MonoTrainConfig, export_mono, mono_accuracy, mono_parity,

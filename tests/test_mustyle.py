@@ -123,6 +123,7 @@ def test_pairs_are_seeded_and_on_the_motion_axis(motion_example, fixture_drums):
     assert not np.array_equal(pairs.envelopes, other.envelopes)
 
 
+@pytest.mark.usefixtures("onnx_export")
 def test_training_smoke_run_is_deterministic_and_exports_with_parity(
         tmp_path, motion_example, fixture_drums, causal_offsets):
     torch = pytest.importorskip("torch")

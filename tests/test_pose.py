@@ -347,6 +347,7 @@ def test_bundle_builder_rejects_wrong_package(tmp_path):
 
 # --------------------------------------------------------------------------- real video
 
+@pytest.mark.slow
 def test_finds_the_dancer_in_the_dance_video(data_dir, capfd):
     cv2 = pytest.importorskip("cv2")
     path = data_dir / "dance-videos" / "aist_dance2music_test_0.mp4"

@@ -302,6 +302,7 @@ def test_render_errors_name_the_problem(tmp_path, networks):
     assert is_video_path("x.WEBM") and not is_video_path("x.npz")
 
 
+@pytest.mark.slow
 def test_render_real_dance_video(data_dir, tmp_path, networks):
     video = data_dir / "dance-videos" / "aist_dance2music_test_0.mp4"
     if not video.is_file():
@@ -323,6 +324,7 @@ def _cli_args(clip, **kw):
     return Namespace(**args)
 
 
+@pytest.mark.slow
 def test_cli_handler_prints_a_summary_and_one_line_errors(tmp_path, networks, monkeypatch, capsys):
     import json
 

@@ -153,6 +153,8 @@ def test_bad_configuration_is_refused():
         SessionConfig(forecast_margin_s=-0.01)
     with pytest.raises(ParameterError):
         SessionConfig(temperature=-1.0)
+    with pytest.raises(ParameterError, match="seed must be an integer >= 0, got -1"):
+        SessionConfig(seed=-1)
 
 
 def test_hits_that_would_be_late_are_skipped_and_counted(aist_clip):

@@ -53,6 +53,7 @@ def test_network_shapes_and_parameter_count():
     assert off.shape == logits.shape == (2, 7) and h1.shape == (1, 2, 64) and h2.shape == (1, 2, 32)
 
 
+@pytest.mark.usefixtures("onnx_export")
 def test_training_smoke_run_and_onnx_parity(tmp_path, real_example):
     torch = pytest.importorskip("torch")
     from ibeat_train.export import export_visbeat, visbeat_parity

@@ -1,0 +1,96 @@
+"""One bench client process: paces a group of replay sessions for :mod:`~ibeat_cli.bench.load`.
+
+Run as ``python -m ibeat_cli.bench.client``. A module of its own that the package
+does not import: ``python -m`` on a module the package has already imported would
+run a second copy of it (runpy warns).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+
+from .load import loop_frames
+
+
+
+def main():
+    """A client process: spec (JSON) on stdin, 'ready', wait for 'go <epoch>', run, JSON out."""
+    import grpc
+
+    from ibeat_grpc.replay import replay
+    from ibeat_grpc.v1 import ibeat_pb2 as pb
+
+    from ibeat_io.clips import bundled_clip_path, load_clip
+
+    spec = json.loads(sys.stdin.readline())
+    frames = {}
+    for s in spec["sessions"]:
+        if s["view"] not in frames:
+            clip = load_clip(spec.get("clip") or bundled_clip_path(), view=s["view"])
+            frames[s["view"]] = loop_frames(clip.timestamps_s, clip.keypoints, fps=spec["fps"],
+                                            duration_s=spec["duration_s"])
+    print("ready", flush=True)
+    start_epoch = float(sys.stdin.readline().split()[1])
+    import resource
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    results = [None] * len(spec["sessions"])
+
+    def run(i, s):
+        t_us, kp = frames[s["view"]]
+        time.sleep(max(0.0, start_epoch + s["delay_s"] - time.time()))
+        config = pb.SessionConfig(layout=pb.SKELETON_LAYOUT_COCO17, mode=pb.DRUM_MODE_POLY,
+                                  genre="any", seed=int(s["seed"]), nominal_fps=spec["fps"])
+        # Own TCP connection per session, as separate clients would have.
+        channel = grpc.insecure_channel(spec["target"],
+                                        options=[("grpc.use_local_subchannel_pool", 1)])
+        with channel:
+            r = replay(channel, t_us, kp, config=config, speed=1.0,
+                       timeout_s=spec["duration_s"] + 120)
+        results[i] = _session_result(r)
+
+    threads = [threading.Thread(target=run, args=(i, s), daemon=True)
+               for i, s in enumerate(spec["sessions"])]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_s = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+    print(json.dumps({"cpu_s": cpu_s, "sessions": results}), flush=True)
+
+
+def _session_result(r) -> dict:
+    """Raw measurements of one replay (ms), for pooling across sessions."""
+    from ibeat_grpc.replay import client_latencies_ms, hit_leads_ms
+
+    client_ms = client_latencies_ms(r)
+    leads = hit_leads_ms(r) or []
+    # How far ahead the engine scheduled each hit: play time - the timestamp of the
+    # input frame whose arrival produced it (same order as the leads).
+    engine_leads = [(h.time_us - int(r.timestamps_us[m.hits.frame_id])) / 1e3
+                    for m in r.messages if m.HasField("hits") for h in m.hits.hits]
+    # How far behind real time the sending fell: last hand-over vs its due time.
+    behind_ms = None
+    if r.start and r.sent_at:
+        last = max(r.sent_at)
+        due = r.start[0] + (int(r.timestamps_us[last]) - int(r.timestamps_us[0])) / 1e6
+        behind_ms = 1e3 * (r.sent_at[last] - due)
+    st = r.last_stats
+    return {"status": r.status.name, "details": r.details, "frames_sent": len(r.sent_at),
+            "frames_expected": int(len(r.timestamps_us)),
+            "frames_acknowledged": int(st.frames_processed) if st else 0,
+            "final_stats": bool(st and st.final),
+            "server_p50_us": int(st.latency_p50_us) if st else None,
+            "server_p99_us": int(st.latency_p99_us) if st else None,
+            "server_max_us": int(st.latency_max_us) if st else None,
+            "events_dropped": int(st.events_dropped) if st else None,
+            "beats": len(r.beats), "hits": len(r.hits),
+            "client_ms": client_ms, "lead_ms": leads, "engine_lead_ms": engine_leads,
+            "send_behind_ms": behind_ms}
+
+
+if __name__ == "__main__":
+    main()

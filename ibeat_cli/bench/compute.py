@@ -1,0 +1,210 @@
+"""The compute section: the engine's cost per 30 Hz grid frame and per beat, one thread."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .common import TARGETS, _log
+from .load import GRPC_FPS, _n_views, loop_frames
+
+__all__ = ["STAGES", "STAGE_NAMES", "bench_compute"]
+
+#: Per-grid-frame stages of the compute section, in pipeline order.
+STAGES = ("front_end", "visbeat", "hmm", "mustyle", "bookkeeping")
+STAGE_NAMES = {
+    "front_end": "resample + body scale + directogram + flux + offset normaliser",
+    "visbeat": "VisBeatNet step (onnxruntime)",
+    "hmm": "B-HMM step",
+    "mustyle": "MuStyleNet step (onnxruntime)",
+    "bookkeeping": "session bookkeeping (joints, scheduling, frame records)",
+    "push": "whole Session.push (no instrumentation)",
+}
+
+
+def _stats_ms(values_s) -> dict:
+    """Median, p99, mean and count of durations given in seconds, in ms."""
+    v = 1e3 * np.asarray(values_s, dtype=np.float64)
+    if not v.size:
+        return {"median_ms": None, "p99_ms": None, "mean_ms": None, "n": 0}
+    return {"median_ms": round(float(np.median(v)), 4), "p99_ms": round(float(np.percentile(v, 99)), 4),
+            "mean_ms": round(float(v.mean()), 4), "n": int(v.size)}
+
+
+class _Acc:
+    """Accumulated seconds per key, and the per-call durations of some keys."""
+
+    def __init__(self):
+        self.t = dict.fromkeys(STAGES, 0.0)
+        self.calls: dict[str, list] = {}
+
+    def timed(self, fn, key, *, calls: bool = False):
+        t, clock = self.t, time.perf_counter
+        record = self.calls.setdefault(key, []) if calls else None
+
+        def wrapper(*args, **kwargs):
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = clock() - t0
+                if key in t:
+                    t[key] += dt
+                if record is not None:
+                    record.append(dt)
+        return wrapper
+
+
+class _Proxy:
+    """A network with some methods replaced by timed ones; the rest passes through."""
+
+    def __init__(self, inner, **methods):
+        self._inner = inner
+        self.__dict__.update(methods)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def _instrumented(networks, config, acc: _Acc):
+    """A Session whose stages add their time to ``acc``."""
+    from ibeat_core.session import Networks, Session
+
+    nets = Networks(
+        beat=_Proxy(networks.beat, step=acc.timed(networks.beat.step, "visbeat")),
+        style=_Proxy(networks.style, step=acc.timed(networks.style.step, "mustyle")),
+        drumgen=_Proxy(networks.drumgen,
+                       logits=acc.timed(networks.drumgen.logits, "drumgen_net", calls=True)),
+        mono=networks.mono)
+    s = Session(nets, config)
+    front_end = s.tracker._front_end
+    for stage in (front_end._resampler, front_end._scale, front_end._directogram, front_end._flux,
+                  front_end._normaliser):
+        stage.process_frame = acc.timed(stage.process_frame, "front_end")
+    s.tracker.decoder.process_frame = acc.timed(s.tracker.decoder.process_frame, "hmm")
+    s._schedule_beat = acc.timed(s._schedule_beat, "generation", calls=True)
+    s._style_context = acc.timed(s._style_context, "style_context", calls=True)
+    return s
+
+
+def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=None,
+                  config=None, input_fps: float = GRPC_FPS, progress: bool = True) -> dict:
+    """Per-stage and whole-push compute per grid frame, and per-beat generation, one thread.
+
+    Parameters
+    ----------
+    clip_path : path-like, optional
+        Default: the bundled clip; every view is streamed in turn.
+    max_frames : int, optional
+        Stop after this many grid frames (default: all views).
+    input_fps : float
+        Rate the clip is streamed at (nearest frames), as a live client would
+        send it; the bundled clip is 60 fps, a camera client 30.
+    """
+    from ibeat_core import rhythm
+    from ibeat_core.session import Session, SessionConfig
+    from ibeat_models import load_networks
+
+    from ibeat_io.clips import bundled_clip_path, load_clip
+
+    path = Path(clip_path) if clip_path is not None else bundled_clip_path()
+    networks = networks if networks is not None else load_networks()
+    config = config if config is not None else SessionConfig()
+    n_views = _n_views(path)
+    clips = []
+    for v in range(n_views):
+        c = load_clip(path, view=v)
+        t_us, kp = loop_frames(c.timestamps_s, c.keypoints, fps=input_fps,
+                               duration_s=c.timestamps_s[-1] - c.timestamps_s[0])
+        clips.append(replace(c, timestamps_s=t_us / 1e6, keypoints=kp))
+    budget = max_frames if max_frames is not None else 10 ** 9
+
+    # Warm-up: onnxruntime's first runs and numpy's code paths.
+    warm = Session(networks, config)
+    for t, kp in zip(clips[0].timestamps_s[:240], clips[0].keypoints[:240]):
+        warm.push(t, kp)
+
+    # Pass 1, clean: the whole push per grid frame.
+    push_s, n_in, n_grid = [], 0, 0
+    for clip in clips:
+        s, pending = Session(networks, config), 0.0
+        for t, kp in zip(clip.timestamps_s, clip.keypoints):
+            t0 = time.perf_counter()
+            n = len(s.process_frame(t, kp))
+            pending += time.perf_counter() - t0
+            n_in += 1
+            if n:
+                push_s += [pending / n] * n
+                pending = 0.0
+                n_grid += n
+            if n_grid >= budget:
+                break
+        if n_grid >= budget:
+            break
+    if progress:
+        _log(f"compute: {n_grid} grid frames ({n_in} input frames) timed clean")
+
+    # Pass 2, instrumented: stages per grid frame, generation per beat.
+    acc = _Acc()
+    per_stage = {k: [] for k in STAGES}
+    torso = rhythm.torso_length
+    rhythm.torso_length = acc.timed(torso, "front_end")
+    n_grid2 = 0
+    try:
+        for clip in clips:
+            s = _instrumented(networks, config, acc)
+            for k in acc.t:
+                acc.t[k] = 0.0
+            gens = acc.calls.setdefault("generation", [])
+            n_gen, start = len(gens), time.perf_counter()
+            for t, kp in zip(clip.timestamps_s, clip.keypoints):
+                n = len(s.process_frame(t, kp))
+                if n:
+                    total = time.perf_counter() - start
+                    gen = sum(gens[n_gen:])  # a beat's generation is counted per beat, not per frame
+                    n_gen = len(gens)
+                    stages = {k: acc.t[k] for k in STAGES if k != "bookkeeping"}
+                    stages["bookkeeping"] = max(total - sum(stages.values()) - gen, 0.0)
+                    for k in STAGES:
+                        per_stage[k] += [stages[k] / n] * n
+                        acc.t[k] = 0.0
+                    n_grid2 += n
+                    start = time.perf_counter()
+                if n_grid2 >= budget:
+                    break
+            if n_grid2 >= budget:
+                break
+    finally:
+        rhythm.torso_length = torso
+    gen_calls = acc.calls.get("generation", [])
+    out = {
+        "clip": path.name, "views": n_views, "grid_frames": n_grid, "input_frames": n_in,
+        "input_fps": input_fps,
+        "mode": config.mode, "genre": config.genre, "genre_strength": config.genre_strength,
+        "push": _stats_ms(push_s),
+        "stages": {k: _stats_ms(v) for k, v in per_stage.items()},
+        "beats": len(gen_calls),
+        "generation": _stats_ms(gen_calls),
+        "generation_parts": {
+            "style_context": _stats_ms(acc.calls.get("style_context", [])),
+            "drumgen_net_per_call": _stats_ms(acc.calls.get("drumgen_net", [])),
+            "drumgen_calls_per_beat": (round(len(acc.calls.get("drumgen_net", [])) / len(gen_calls), 2)
+                                       if gen_calls else None),
+        },
+    }
+    med = out["push"]["median_ms"]
+    out["targets"] = {
+        "frame_median_ms": {"target": TARGETS["frame_median_ms"], "value": med,
+                            "met": med is not None and med <= TARGETS["frame_median_ms"]},
+        "beat_generation_ms": {"target": TARGETS["beat_generation_ms"],
+                               "value": out["generation"]["median_ms"],
+                               "met": bool(gen_calls) and out["generation"]["median_ms"]
+                               <= TARGETS["beat_generation_ms"]},
+    }
+    if progress:
+        _log(f"compute: push median {med} ms, generation median "
+             f"{out['generation']['median_ms']} ms over {len(gen_calls)} beats")
+    return out

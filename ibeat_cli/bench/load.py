@@ -1,0 +1,260 @@
+"""The grpc section: real-time replay sessions against ``ibeat-server`` on loopback.
+
+Per load level a fresh server (``python -m ibeat_grpc.server``) on a free port, and
+client processes (``python -m ibeat_cli.bench.client``) that each pace a group of
+sessions; the server's memory and CPU come from :mod:`~ibeat_cli.bench.procstat`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import TARGETS, _log
+from .procstat import _RssSampler, _tree_cpu_s, _tree_status
+
+__all__ = ["GRPC_FPS", "bench_grpc", "loop_frames", "parse_sessions"]
+
+#: The rate a live (camera) client streams at.
+GRPC_FPS = 30.0
+
+
+def _pct(values, qs) -> list:
+    v = np.asarray(values, dtype=np.float64)
+    return [round(float(x), 3) for x in np.percentile(v, qs)] if v.size else [None] * len(qs)
+
+
+def parse_sessions(text: str) -> list[int]:
+    """``"1,8,32,64"`` -> ``[1, 8, 32, 64]``; every count must be >= 1."""
+    try:
+        out = [int(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"--sessions takes comma-separated counts like 1,8,32,64, got {text!r}") from None
+    if not out or min(out) < 1:
+        raise ValueError(f"--sessions takes counts >= 1, got {text!r}")
+    return out
+
+
+def _n_views(path: Path) -> int:
+    """Camera views of an ibeat ``.npz`` clip (1 for anything else)."""
+    if path.suffix.lower() != ".npz":
+        return 1
+    with np.load(path) as data:
+        return int(data["keypoints"].shape[0]) if data["keypoints"].ndim == 4 else 1
+
+
+def loop_frames(timestamps_s, keypoints, *, fps: float = GRPC_FPS, duration_s: float = 20.0):
+    """A clip resampled to ``fps`` (nearest frame) and looped forwards-backwards for ``duration_s``.
+
+    Returns wire frames ``(timestamps [us] int64 (n,), keypoints float32 (n, J, 3))``
+    on an exact ``1 / fps`` grid from 0; a forwards-backwards loop keeps the motion
+    continuous where a plain loop would jump.
+
+    Examples
+    --------
+    >>> t = np.arange(6) / 60.0
+    >>> kp = np.arange(6, dtype=np.float32)[:, None, None] * np.ones((6, 17, 3), np.float32)
+    >>> t_us, k = loop_frames(t, kp, fps=30.0, duration_s=0.2)
+    >>> t_us.tolist(), k[:, 0, 0].tolist()
+    ([0, 33333, 66667, 100000, 133333, 166667], [0.0, 2.0, 4.0, 2.0, 0.0, 2.0])
+    """
+    from ibeat_grpc.replay import clip_frames
+
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    grid = np.arange(t[0], t[-1] + 1e-9, 1.0 / fps)
+    idx = np.clip(np.searchsorted(t, grid), 0, len(t) - 1)
+    # np.searchsorted gives the frame at or after; take the nearer one.
+    prev = np.clip(idx - 1, 0, len(t) - 1)
+    idx = np.where(np.abs(t[prev] - grid) <= np.abs(t[idx] - grid), prev, idx)
+    cycle = np.concatenate([idx, idx[-2:0:-1]]) if len(idx) > 2 else idx
+    n = max(1, int(round(duration_s * fps)))
+    order = cycle[np.arange(n) % len(cycle)]
+    _, kp = clip_frames(t[order], np.asarray(keypoints)[order])
+    t_us = np.round(np.arange(n) / fps * 1e6).astype(np.int64)
+    return t_us, kp
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(max_sessions: int, workers: int = 1):
+    import grpc
+
+    from ibeat_grpc.v1 import ibeat_pb2 as pb
+    from ibeat_grpc.v1 import ibeat_pb2_grpc as pb_grpc
+
+    port = _free_port()
+    cmd = [sys.executable, "-m", "ibeat_grpc.server", "--host", "127.0.0.1", "--port", str(port),
+           "--max-sessions", str(max_sessions), "--workers", str(workers),
+           "--log-level", "WARNING", "--grace", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    target = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    with grpc.insecure_channel(target) as ch:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"ibeat-server exited with {proc.returncode}: "
+                                   f"{proc.stderr.read()[-2000:]}")
+            try:
+                pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=2)
+                break
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise RuntimeError("ibeat-server did not answer within 60 s") from None
+                time.sleep(0.2)
+    return proc, target, cmd
+
+
+def _stop_server(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=None,
+              workers: int = 1, progress: bool = True) -> dict:
+    """N concurrent real-time sessions against a fresh server; pooled measurements."""
+    from ibeat_io.clips import bundled_clip_path
+
+    path = Path(clip) if clip is not None else bundled_clip_path()
+    n_views = _n_views(path)
+    proc, target, server_cmd = _start_server(max(n, 1), workers)
+    clients = []
+    try:
+        time.sleep(1.0)  # the other workers finish loading
+        idle = _tree_status(proc.pid)
+        sessions = [{"view": k % n_views, "seed": k, "delay_s": k / n / fps} for k in range(n)]
+        groups = [sessions[i:i + per_process] for i in range(0, n, per_process)]
+        for g in groups:
+            c = subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
+                                      "duration_s": duration_s, "clip": str(path)}) + "\n")
+            c.stdin.flush()
+            clients.append(c)
+        for c in clients:
+            if c.stdout.readline().strip() != "ready":
+                raise RuntimeError("a bench client failed to start")
+        sampler = _RssSampler(proc.pid)
+        sampler.start()
+        cpu0, wall0 = _tree_cpu_s(proc.pid), time.monotonic()
+        go = time.time() + 0.5
+        for c in clients:
+            c.stdin.write(f"go {go}\n")
+            c.stdin.flush()
+        if progress:
+            _log(f"grpc: {n} session(s) x {duration_s:g} s at {fps:g} fps, "
+                 f"{len(clients)} client process(es)")
+        results, client_cpu_s = [], 0.0
+        for c in clients:
+            out, _ = c.communicate(timeout=duration_s + 300)
+            if c.returncode != 0:
+                raise RuntimeError(f"a bench client exited with {c.returncode}")
+            answer = json.loads(out.strip().splitlines()[-1])
+            results += answer["sessions"]
+            client_cpu_s += answer["cpu_s"]
+        wall = time.monotonic() - wall0
+        cpu1 = _tree_cpu_s(proc.pid)
+        sampler.stop()
+        end = _tree_status(proc.pid)
+    finally:
+        for c in clients:
+            if c.poll() is None:
+                c.kill()
+                c.wait()
+        _stop_server(proc)
+    client_ms = [x for r in results for x in r["client_ms"]]
+    leads = [x for r in results for x in r["lead_ms"]]
+    engine_leads = [x for r in results for x in r["engine_lead_ms"]]
+    late_engine = [e for x, e in zip(leads, engine_leads) if x < 0]
+    p50s = [r["server_p50_us"] / 1e3 for r in results if r["server_p50_us"] is not None]
+    p99s = [r["server_p99_us"] / 1e3 for r in results if r["server_p99_us"] is not None]
+    maxes = [r["server_max_us"] / 1e3 for r in results if r["server_max_us"] is not None]
+    cp50, cp99 = _pct(client_ms, [50, 99])
+    lp1, lp50 = _pct(leads, [1, 50])
+    behind = [r["send_behind_ms"] for r in results if r["send_behind_ms"] is not None]
+    rss_peak_kb = max(sampler.samples) if sampler.samples else None
+    return {
+        "sessions": n, "client_processes": len(clients), "duration_s": duration_s, "fps": fps,
+        "wall_s": round(wall, 2),
+        "statuses": {s: sum(r["status"] == s for r in results) for s in {r["status"] for r in results}},
+        "frames_expected": sum(r["frames_expected"] for r in results),
+        "frames_sent": sum(r["frames_sent"] for r in results),
+        "frames_acknowledged": sum(r["frames_acknowledged"] for r in results),
+        "events_dropped": sum(r["events_dropped"] or 0 for r in results),
+        "beats": sum(r["beats"] for r in results), "hits": len(leads),
+        "server_latency_ms": {
+            "p50_median_session": round(float(np.median(p50s)), 3) if p50s else None,
+            "p99_median_session": round(float(np.median(p99s)), 3) if p99s else None,
+            "p99_worst_session": round(float(max(p99s)), 3) if p99s else None,
+            "max": round(float(max(maxes)), 3) if maxes else None},
+        "client_latency_ms": {"p50": cp50, "p99": cp99, "n": len(client_ms)},
+        "hit_lead_ms": {"p1": lp1, "p50": lp50,
+                        "min": round(float(min(leads)), 3) if leads else None},
+        "engine_lead_ms": {"p1": _pct(engine_leads, [1])[0],
+                           "min": round(float(min(engine_leads)), 3) if engine_leads else None},
+        "late_hits": len(late_engine),
+        # Late hits the engine committed less than one frame before their play time.
+        "late_hits_last_moment": int(sum(e < 1e3 / fps for e in late_engine)),
+        "late_hits_engine_lead_ms": [round(float(e), 1) for e in sorted(late_engine)[:20]],
+        "hits_on_time_share": round(float(np.mean(np.asarray(leads) >= 0)), 4) if leads else None,
+        "send_behind_ms_max": round(float(max(behind)), 2) if behind else None,
+        "server_rss_mb": {"idle": round(idle.get("VmRSS", 0) / 1024, 1),
+                          "peak_sampled": round(rss_peak_kb / 1024, 1) if rss_peak_kb else None,
+                          "peak_hwm": round(end.get("VmHWM", 0) / 1024, 1) or None},
+        "server_threads_end": end.get("Threads"),
+        "server_cpu_cores": (round((cpu1 - cpu0) / wall, 2)
+                             if cpu0 is not None and cpu1 is not None and wall > 0 else None),
+        "server_cpu_ms_per_frame": (round(1e3 * (cpu1 - cpu0) / max(1, sum(
+            r["frames_acknowledged"] for r in results)), 3)
+            if cpu0 is not None and cpu1 is not None else None),
+        "client_cpu_cores": round(client_cpu_s / wall, 2) if wall > 0 else None,
+        "server_command": " ".join(["ibeat-server"] + server_cmd[3:]).replace(
+            f"--port {target.rsplit(':', 1)[1]}", "--port <free port>").replace(
+            f"--max-sessions {max(n, 1)}", "--max-sessions N"),
+    }
+
+
+def bench_grpc(sessions=(1, 8, 32, 64), *, duration_s: float = 20.0, per_process: int = 8,
+               fps: float = GRPC_FPS, clip=None, workers: int = 1, progress: bool = True) -> dict:
+    """Real-time replay sessions against ``ibeat-server`` on loopback, one load level at a time."""
+    levels = []
+    for n in sessions:
+        level = _run_load(int(n), duration_s=duration_s, per_process=per_process, fps=fps,
+                          clip=clip, workers=workers, progress=progress)
+        if progress:
+            _log(f"grpc: {n} session(s): server p99 {level['server_latency_ms']['p99_worst_session']} ms "
+                 f"(worst session), client p99 {level['client_latency_ms']['p99']} ms, on time "
+                 f"{level['hits_on_time_share']}, RSS peak {level['server_rss_mb']['peak_sampled']} MB")
+        levels.append(level)
+    targets = {}
+    for lv in levels:
+        p99 = lv["server_latency_ms"]["p99_worst_session"]
+        if lv["sessions"] in (1, 32):
+            t = TARGETS[f"grpc_p99_ms_{lv['sessions']}"]
+            targets[f"server_p99_ms_{lv['sessions']}_sessions"] = {
+                "target": t, "value": p99, "met": p99 is not None and p99 <= t}
+        share = lv["hits_on_time_share"]
+        targets[f"hits_on_time_{lv['sessions']}_sessions"] = {
+            "target": TARGETS["hits_on_time_share"], "value": share,
+            "met": None if share is None else share >= TARGETS["hits_on_time_share"]}
+        if lv["sessions"] == 32:
+            rss = lv["server_rss_mb"]["peak_sampled"]
+            targets["server_rss_mb_32_sessions"] = {"target": TARGETS["rss_mb_32"], "value": rss,
+                                                    "met": rss is not None and rss <= TARGETS["rss_mb_32"]}
+    return {"levels": levels, "per_process": per_process, "targets": targets}

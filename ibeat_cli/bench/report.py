@@ -1,0 +1,167 @@
+"""The report: machine facts and the markdown summary of every section."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from .compute import STAGE_NAMES, STAGES
+
+__all__ = ["format_bench"]
+
+
+def _machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {}
+    for name in ("numpy", "onnxruntime", "grpcio"):
+        try:
+            from importlib.metadata import version
+            versions[name] = version(name)
+        except Exception:  # pragma: no cover - reporting only
+            versions[name] = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), **versions}
+
+
+def _ok(flag) -> str:
+    return "n/a" if flag is None else "met" if flag else "**not met**"
+
+
+def _f(v, digits=3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def format_bench(report: dict) -> str:
+    """The markdown summary of :func:`run_bench`'s report."""
+    m = report["machine"]
+    lines = ["# Performance", "",
+             f"Measured with `{report['command']}` (wall time {report['wall_s']:.0f} s) on "
+             f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, onnxruntime "
+             f"{m['onnxruntime']}, grpcio {m['grpcio']}, numpy {m['numpy']}, "
+             f"{report['date']}.", ""]
+    c = report.get("compute")
+    if c:
+        lines += ["## Compute, one thread", "",
+                  f"The bundled clip (`{c['clip']}`, {c['views']} views, a fresh session per view, "
+                  f"{c['grid_frames']} grid frames at 30 Hz from {c['input_frames']} input frames "
+                  f"streamed at {c['input_fps']:g} fps, a live client's rate), mode {c['mode']}, genre {c['genre']}. Per grid frame; a push that "
+                  "completes no grid frame is charged to the next one. Stages come from an "
+                  "instrumented pass (a timer around each stage); the whole push from a clean pass.", "",
+                  "| per grid frame | median [ms] | p99 [ms] | mean [ms] |", "|---|---|---|---|"]
+        for k in STAGES:
+            s = c["stages"][k]
+            lines.append(f"| {STAGE_NAMES[k]} | {_f(s['median_ms'])} | {_f(s['p99_ms'])} | "
+                         f"{_f(s['mean_ms'])} |")
+        p = c["push"]
+        lines.append(f"| **{STAGE_NAMES['push']}** | **{_f(p['median_ms'])}** | {_f(p['p99_ms'])} | "
+                     f"{_f(p['mean_ms'])} |")
+        g, gp = c["generation"], c["generation_parts"]
+        lines += ["", "| per beat | median [ms] | p99 [ms] |", "|---|---|---|",
+                  f"| **drum generation** ({c['beats']} beats: style context, DrumGenNet with genre "
+                  f"guidance, sampling, hit events) | **{_f(g['median_ms'])}** | {_f(g['p99_ms'])} |",
+                  f"| of which the style context | {_f(gp['style_context']['median_ms'])} | "
+                  f"{_f(gp['style_context']['p99_ms'])} |",
+                  f"| of which one DrumGenNet run ({_f(gp['drumgen_calls_per_beat'], 1)} per beat: "
+                  f"conditional + unconditional for guidance) | "
+                  f"{_f(gp['drumgen_net_per_call']['median_ms'])} | "
+                  f"{_f(gp['drumgen_net_per_call']['p99_ms'])} |", ""]
+        for key, t in c["targets"].items():
+            name = {"frame_median_ms": "per-frame engine compute, median",
+                    "beat_generation_ms": "per-beat generation, median"}[key]
+            lines.append(f"- Target {name} <= {t['target']} ms: {_f(t['value'])} ms, {_ok(t['met'])}.")
+        lines.append("")
+    gr = report.get("grpc")
+    if gr:
+        lv = gr["levels"]
+        lines += ["## gRPC on loopback", "",
+                  f"A fresh `{lv[0]['server_command']}` per load level; N replay sessions of the "
+                  f"bundled clip at 30 fps in real time ({lv[0]['duration_s']:g} s each, the clip "
+                  "resampled to 30 fps and looped forwards-backwards, session k on view k mod 9 "
+                  f"with seed k, start phases spread over one frame period), from "
+                  f"client processes of at most {gr['per_process']} sessions each (one thread pair "
+                  "and one TCP connection per session). Clients and server share the machine's "
+                  f"{m['cores']} cores. Server RSS and CPU are summed over its processes (the "
+                  "kernel spreads connections over the workers; shared pages count once per "
+                  "process, so the RSS is an upper bound). Server latency: frame received by the session's reader -> "
+                  "its events queued, from each session's final SessionStats (p99 per session; "
+                  "the worst session and the median session); it leaves out the time a frame waits "
+                  "in gRPC's queues before the session's reader takes it. Client latency: frame "
+                  "handed to gRPC -> the event it produced received (frames with events only), "
+                  "queueing included. Hit lead: "
+                  "play time - arrival, in wall time (lead time asked: 100 ms).", "",
+                  "| sessions | client procs | frames sent / ack / expected | server p50 [ms] | "
+                  "server p99 median / worst session [ms] | client p50 / p99 [ms] | hits | "
+                  "hit lead p1 / p50 [ms] | hits on time | server RSS peak [MB] | server CPU "
+                  "[cores] | client CPU [cores] |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for x in lv:
+            s, cl, hl = x["server_latency_ms"], x["client_latency_ms"], x["hit_lead_ms"]
+            share = "-" if x["hits_on_time_share"] is None else f"{100 * x['hits_on_time_share']:.1f}%"
+            lines.append(
+                f"| {x['sessions']} | {x['client_processes']} | {x['frames_sent']} / "
+                f"{x['frames_acknowledged']} / {x['frames_expected']} | {_f(s['p50_median_session'], 2)} | "
+                f"{_f(s['p99_median_session'], 2)} / {_f(s['p99_worst_session'], 2)} | "
+                f"{_f(cl['p50'], 2)} / {_f(cl['p99'], 2)} | {x['hits']} | {_f(hl['p1'], 1)} / "
+                f"{_f(hl['p50'], 1)} | {share} | {_f(x['server_rss_mb']['peak_sampled'], 1)} | "
+                f"{_f(x['server_cpu_cores'], 2)} | {_f(x['client_cpu_cores'], 2)} |")
+        bad = [x for x in lv if set(x["statuses"]) != {"OK"}]
+        lines.append("")
+        for x in lv:
+            lines.append(f"- {x['sessions']} session(s): statuses {x['statuses']}, events dropped "
+                         f"{x['events_dropped']}, {x['late_hits']} late hit(s), "
+                         f"{x['late_hits_last_moment']} of them committed by the engine less than "
+                         f"one frame before their play time (smallest engine leads "
+                         f"of those, play time - timestamp of the input frame that "
+                         f"produced it: {x['late_hits_engine_lead_ms'][:5]} ms; "
+                         f"engine lead p1 over all hits {_f(x['engine_lead_ms']['p1'], 1)} ms), "
+                         f"server RSS idle {x['server_rss_mb']['idle']} MB, "
+                         f"high-water {x['server_rss_mb']['peak_hwm']} MB, server CPU "
+                         f"{_f(x['server_cpu_ms_per_frame'], 3)} ms per frame, slowest sender ended "
+                         f"{_f(x['send_behind_ms_max'], 1)} ms behind its real-time schedule.")
+        if bad:
+            lines.append(f"- Streams that did not end OK: {[x['sessions'] for x in bad]} sessions.")
+        lines.append("")
+        names = {"server_p99_ms_1_sessions": "server p99 with 1 session <= 5 ms",
+                 "server_p99_ms_32_sessions": "server p99 with 32 sessions <= 10 ms",
+                 "server_rss_mb_32_sessions": "server RSS at 32 sessions <= 300 MB"}
+        for key, t in gr["targets"].items():
+            name = names.get(key) or (f">= 99% of hits on time with {key.split('_')[3]} session(s)")
+            value = (f"{100 * t['value']:.1f}%" if key.startswith("hits") and t["value"] is not None
+                     else _f(t["value"], 2))
+            worst = " (worst session)" if key.startswith("server_p99") else ""
+            lines.append(f"- Target {name}: {value}{worst}, {_ok(t['met'])}.")
+        lines.append("")
+    tm = report.get("timing")
+    if tm:
+        lines += ["## Musical timing on held-out clips", "",
+                  f"{len(tm['sequences'])} held-out sequences of `{tm['data']}` "
+                  "(`build_beat_examples(split=\"validation\")`, view 0 / one virtual camera each), "
+                  "streamed through `run_session` (seed 0, genre any). Distance from each generated "
+                  "on-beat hit (16th step 0) to the nearest offline visual beat (the ground truth), "
+                  "hits within the ground truth's span (+- half a beat). Chance: uniform random "
+                  "times in the same span.", "",
+                  "| mode | on-beat hits | median [ms] | p90 [ms] | within 70 ms | chance median [ms] | "
+                  "per source (hits, median ms) |", "|---|---|---|---|---|---|---|"]
+        for mode, v in tm["modes"].items():
+            per = ", ".join(f"{s} {x['hits']} / {x['median_ms']:.0f}" for s, x in v["per_source"].items())
+            within = "-" if v["within_70ms_share"] is None else f"{100 * v['within_70ms_share']:.0f}%"
+            lines.append(f"| {mode.capitalize()} | {v['hits']} | {_f(v['median_ms'], 1)} | "
+                         f"{_f(v['p90_ms'], 1)} | {within} | {_f(v['chance_median_ms'], 1)} | {per} |")
+        lines.append("")
+        lines.append("Poly counts every drum of a step-0 hit (several drums may share a beat); "
+                     "Mono has at most one per beat.")
+        for mode, v in tm["modes"].items():
+            if v["median_ms"] is not None and v["chance_median_ms"]:
+                ratio = v["median_ms"] / v["chance_median_ms"]
+                lines.append(f"- {mode.capitalize()}: median distance {ratio:.0%} of chance"
+                             + (" (about chance level)." if ratio > 0.8 else "."))
+        lines.append("")
+    if report.get("video"):
+        from ibeat_video.bench_video import format_video
+        lines.append(format_video(report["video"]))
+    return "\n".join(lines)
