@@ -147,14 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["tempo", "beats", "drums", "pose"], help="what to evaluate")
+    p.add_argument("what", choices=["tempo", "beats", "drums", "pose", "follow"],
+                   help="what to evaluate (follow: do the scheduled beats follow the body)")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
                    help="virtual camera views per 3D mocap sequence")
     p.add_argument("--seed", type=int, default=0, help="seed of the virtual cameras and noise")
     p.add_argument("--include-train", action="store_true",
-                   help="beats, drums: also score sequences the shipped models trained on")
+                   help="beats, drums, follow: also score sequences the shipped models trained on")
+    add_session_options(p, ("tracker",))
     p.add_argument("--reference", type=Path, default=None,
                    help="beats: checkpoint of the non-causal reference (default: the "
                         "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
@@ -296,6 +298,14 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.what == "follow":
+        from .evaluate.following import run_follow_evaluation
+        text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
+                                             include_train=args.include_train, views=args.views,
+                                             seed=args.seed)
+        _write_report(args.out, "following", text, report)
+        print(json.dumps(report["summary"], indent=1) if args.json else text)
+        return 0
     if args.what == "pose":
         from ibeat_video.pose_eval import run_pose_evaluation
         text, report = run_pose_evaluation(_data_dir(args))

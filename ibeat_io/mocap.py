@@ -64,8 +64,8 @@ _CMU_HEAD = "head"
 # In the head joint's frame (x = left, y = up, z = forward), metres: the nose
 # is ahead of and below the eye midpoint; ears are beside the head joint (top
 # of the neck), raised to just below eye level.
-_CMU_NOSE_FROM_EYES = (0.0, -0.03, 0.03)
-_CMU_EAR_FROM_HEAD = (0.07, 0.08, 0.0)
+CMU_NOSE_FROM_EYES = (0.0, -0.03, 0.03)
+CMU_EAR_FROM_HEAD = (0.07, 0.08, 0.0)
 # Ankle joint height above the sole, to put the floor under the BVH ankles.
 _ANKLE_HEIGHT_M = 0.08
 _ANKLES = (COCO17_JOINTS.index("left_ankle"), COCO17_JOINTS.index("right_ankle"))
@@ -233,11 +233,11 @@ def load_bvh_sequence(path, *, fps=CMU_FPS, scale_to_m=CMU_SCALE_TO_M, dance="sa
         joints[:, coco] = at(name)
     head_rot = rotations[:, skeleton.index[_CMU_HEAD]]
     eye_mid = 0.5 * (at("leftEye") + at("rightEye"))
-    joints[:, 0] = eye_mid + head_rot @ np.array(_CMU_NOSE_FROM_EYES)
-    ear = np.array(_CMU_EAR_FROM_HEAD)
+    joints[:, 0] = eye_mid + head_rot @ np.array(CMU_NOSE_FROM_EYES)
+    ear = np.array(CMU_EAR_FROM_HEAD)
     joints[:, 3] = at(_CMU_HEAD) + head_rot @ ear
     joints[:, 4] = at(_CMU_HEAD) + head_rot @ (ear * [-1.0, 1.0, 1.0])
-    joints[..., 1] -= _floor_height(joints[:, _ANKLES, 1].min(axis=1) - _ANKLE_HEIGHT_M)
+    floor_at_ankles(joints)
 
     name = path.name.removesuffix(".gz").removesuffix(".bvh")
     return Mocap3D(name=name, joints=joints, fps=fps, dance=dance)
@@ -293,6 +293,16 @@ def _dwm_face(world):
 def _floor_height(lowest_y):
     """Floor height from the per-frame lowest foot point ``(T,)``, same unit."""
     return np.percentile(lowest_y, _FLOOR_PERCENTILE)
+
+
+def floor_at_ankles(joints: np.ndarray) -> np.ndarray:
+    """Move COCO-17 joints ``(T, 17, 3)`` [m, y up] in place so the floor is at y = 0.
+
+    The floor is a low percentile of the lower ankle, less the ankle's height
+    above the sole, for mocap without foot markers. Returns ``joints``.
+    """
+    joints[..., 1] -= _floor_height(joints[:, _ANKLES, 1].min(axis=1) - _ANKLE_HEIGHT_M)
+    return joints
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ import numpy as np
 
 from ibeat_core.errors import ParameterError
 
-__all__ = ["F_MEASURE_WINDOW_S", "CEMGIL_SIGMA_S", "BAS_SIGMA_S", "validate", "precision_recall_f",
-           "cemgil", "beat_alignment_score", "evaluate", "tempo_agrees"]
+__all__ = ["F_MEASURE_WINDOW_S", "CEMGIL_SIGMA_S", "BAS_SIGMA_S", "validate", "validate_beats",
+           "precision_recall_f", "cemgil", "beat_alignment_score", "evaluate", "tempo_agrees"]
 
 F_MEASURE_WINDOW_S = 0.07
 CEMGIL_SIGMA_S = 0.04
@@ -34,7 +34,9 @@ BAS_SIGMA_S = 0.05
 _MAX_TIME_S = 30000.0
 
 
-def _check(beats, name):
+def validate_beats(beats, name: str) -> np.ndarray:
+    """One beat list as float64 seconds; ParameterError naming ``name`` if it is not
+    1-D, finite, strictly increasing and plausibly in seconds."""
     b = np.asarray(beats, dtype=np.float64)
     if b.ndim != 1:
         raise ParameterError(f"{name} beats must be 1-D seconds, got shape {b.shape}")
@@ -49,8 +51,8 @@ def _check(beats, name):
 
 def validate(reference_beats, estimated_beats):
     """Check both beat lists; warn when either is empty. Returns them as float arrays."""
-    ref = _check(reference_beats, "reference")
-    est = _check(estimated_beats, "estimated")
+    ref = validate_beats(reference_beats, "reference")
+    est = validate_beats(estimated_beats, "estimated")
     if len(ref) == 0:
         warnings.warn("reference beats are empty", stacklevel=3)
     if len(est) == 0:
