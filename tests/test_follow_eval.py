@@ -48,7 +48,7 @@ def test_the_summary_averages_views_and_counts_locks_over_phase_known_cases():
                 "tempo_agreement")
         return {**{k: (0.5 if phase_known else None) for k in keys}, "coverage": coverage,
                 "lock_beats": lock, "first_drums_s": first, "beats_into_stillness": 1,
-                "phase_known": phase_known}
+                "phase_known": phase_known, "relock_beats": (2, None) if phase_known else ()}
 
     cases = [FollowCase("dwm", f"s{i}", g, np.zeros(1), np.zeros((1, 17, 3)), np.zeros(0), True)
              for i, g in enumerate(("waltz", "waltz", "rumba"))]
@@ -60,6 +60,7 @@ def test_the_summary_averages_views_and_counts_locks_over_phase_known_cases():
     assert s["dwm"]["lock_beats_median"] == 4.0 and s["dwm"]["lock_beats_share"] == round(2 / 3, 4)
     assert s["dwm"]["first_drums_s_median"] == 1.5 and s["dwm"]["beats_into_stillness"] == 3
     assert s["dwm"]["groups"]["waltz"]["coverage"] == pytest.approx(0.3)
+    assert s["dwm"]["relock_beats_median"] == 2.0 and s["dwm"]["relock_beats_share"] == 0.5
     assert s["aistpp-3d"]["lock_beats_share"] is None and s["aistpp-3d"]["f_measure"] is None
     text = format_follow_report(s)
     assert "| **Dance-with-Melody** | 3 | 0.50 |" in text and "waltz" in text
@@ -68,9 +69,13 @@ def test_the_summary_averages_views_and_counts_locks_over_phase_known_cases():
 
 @pytest.mark.slow
 def test_real_datasets_give_cases_of_every_kind(data_dir):
-    cases = build_follow_cases(data_dir, datasets=("aistpp-3d", "dwm"), views=1, progress=False)
+    cases = build_follow_cases(data_dir, datasets=("aistpp-3d", "dwm", "exercise"), views=1,
+                               progress=False)
     kinds = {c.dataset for c in cases}
-    assert kinds == {"aistpp-3d", "dwm"}
+    assert kinds == {"aistpp-3d", "dwm", "exercise"}
+    exercise = [c for c in cases if c.dataset == "exercise"]
+    assert len(exercise) == 40 and len({c.group for c in exercise}) == 8
+    assert any(c.still_intervals for c in exercise) and any(c.relock_times_s for c in exercise)
     dwm = [c for c in cases if c.dataset == "dwm"]
     assert all(c.phase_known and len(c.reference_beats_s) > 20 for c in dwm)
     aist = [c for c in cases if c.dataset == "aistpp-3d"]

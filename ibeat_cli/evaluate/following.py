@@ -12,8 +12,9 @@ its drums) are scored against ground truth with :mod:`ibeat_metrics.following`:
   genres, seen by virtual cameras): only the music's tempo is known, not its
   phase, so a grid at that tempo from the clip's start stands for the beats:
   coverage, tempo agreement and first drums only.
-* **Rhythmic exercise** (:mod:`ibeat_io.exercise`, when present): exact beats,
-  pauses and tempo changes: every metric, plus beats into stillness and relock.
+* **Rhythmic exercise** (:func:`ibeat_io.exercise.exercise_suite`, generated):
+  exact beats, pauses and tempo changes: every metric, plus beats into
+  stillness and relock after restarts and tempo changes.
 
 The motion starts at each clip's first frame (the datasets are trimmed to the
 dance). Sequences the shipped beat network trained on are left out unless
@@ -153,9 +154,10 @@ def build_follow_cases(data_dir, *, include_train: bool = False, datasets=tuple(
     datasets : iterable of str
         Keys of :data:`DATASET_NAMES`.
     views : int
-        Virtual cameras per AIST++ 3D clip.
+        Virtual cameras per AIST++ 3D clip (the exercise suite has one view per clip).
     seed : int
-        Seeds virtual cameras, detector noise and the exercise suite.
+        Seeds virtual cameras and detector noise; 0 is also the exercise
+        evaluation suite's seed.
     """
     from ibeat_models.runtime import load_model
 
@@ -168,7 +170,7 @@ def build_follow_cases(data_dir, *, include_train: bool = False, datasets=tuple(
     if "aistpp-3d" in datasets:
         cases += _aist3d_cases(data_dir, views=views, seed=seed)
     if "exercise" in datasets:
-        cases += _exercise_cases(seed=seed)
+        cases += _exercise_cases(seed=seed, views=1)
     return cases
 
 
@@ -193,12 +195,24 @@ def _aist3d_cases(data_dir, *, views: int, seed: int) -> list[FollowCase]:
     return cases
 
 
-def _exercise_cases(*, seed: int) -> list[FollowCase]:
-    try:
-        from ibeat_io import exercise
-    except ImportError:  # the generator is not there yet
-        return []
-    return []
+def _exercise_cases(*, seed: int, views: int) -> list[FollowCase]:
+    """The rhythmic-exercise suite (:func:`ibeat_io.exercise.exercise_suite`), each clip's own views.
+
+    Motion starts where the first block of motion does; restarts after a pause
+    and tempo changes are the relock times; the clip outside its motion is still.
+    """
+    from ibeat_io.exercise import exercise_suite
+
+    cases = []
+    for clip in exercise_suite(seed=seed):
+        relock = tuple(sorted([*clip.moving[1:, 0].tolist(), *clip.tempo_changes_s.tolist()]))
+        for view, (kp, _) in enumerate(clip.views(views)):
+            cases.append(FollowCase("exercise", f"{clip.mocap.name} view {view}", clip.exercises[0],
+                                    clip.timestamps_s, kp, clip.beat_times_s, True,
+                                    motion_start_s=float(clip.moving[0, 0]),
+                                    still_intervals=tuple(map(tuple, clip.still.tolist())),
+                                    relock_times_s=relock))
+    return cases
 
 
 def summarise(cases: list[FollowCase], scores: list[dict]) -> dict:
@@ -213,6 +227,10 @@ def summarise(cases: list[FollowCase], scores: list[dict]) -> dict:
             vals = [r[key] for r in scored if r[key] is not None]
             out[f"{key}_median"] = round(float(np.median(vals)), 3) if vals else None
             out[f"{key}_share"] = round(len(vals) / len(scored), 4) if scored else None
+        relocks = [x for r in rows for x in r["relock_beats"]]
+        done = [x for x in relocks if x is not None]
+        out["relock_beats_median"] = float(np.median(done)) if done else None
+        out["relock_beats_share"] = round(len(done) / len(relocks), 4) if relocks else None
         out["beats_into_stillness"] = int(sum(r["beats_into_stillness"] for r in rows))
         return out
 
@@ -234,14 +252,16 @@ def _f(v, fmt="{:.2f}"):
 def format_follow_report(summary: dict) -> str:
     """Markdown: one table row per dataset, then per group."""
     head = ("| data | views | coverage | tempo agreement | F (chance) | CMLt (chance) | AMLt (chance) "
-            "| lock [beats] median (share locked) | first drums [s] median | beats into stillness |")
-    lines = [head, "|---" * 10 + "|"]
+            "| lock [beats] median (share locked) | relock [beats] median (share) "
+            "| first drums [s] median | beats into stillness |")
+    lines = [head, "|---" * 11 + "|"]
 
     def row(label, s):
         return (f"| {label} | {s['views']} | {_f(s['coverage'])} | {_f(s['tempo_agreement'])} | "
                 f"{_f(s['f_measure'])} ({_f(s['f_measure_chance'])}) | "
                 f"{_f(s['cmlt'])} ({_f(s['cmlt_chance'])}) | {_f(s['amlt'])} ({_f(s['amlt_chance'])}) | "
                 f"{_f(s['lock_beats_median'], '{:.0f}')} ({_f(s['lock_beats_share'])}) | "
+                f"{_f(s['relock_beats_median'], '{:.0f}')} ({_f(s['relock_beats_share'])}) | "
                 f"{_f(s['first_drums_s_median'])} | {s['beats_into_stillness']} |")
 
     for dataset, s in summary.items():
