@@ -6,7 +6,7 @@
     ibeat render VIDEO -o out.mp4 [--midi out.mid] [--wav out.wav] [--pose-model lite|full]
     ibeat live --camera N | --video PATH [--no-audio] [--no-preview] [--duration-s S]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
-    ibeat evaluate tempo|beats|drums|pose --data DIR [--out DIR] [--json]
+    ibeat evaluate tempo|beats|drums|pose|follow --data DIR [--out DIR] [--json]
     ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,timing,video]
                 [--data DIR] [--out DIR] [--json]
 
@@ -302,7 +302,7 @@ def _cmd_evaluate(args) -> int:
         from .evaluate.following import run_follow_evaluation
         text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
                                              include_train=args.include_train, views=args.views,
-                                             seed=args.seed)
+                                             seed=args.seed, command=_typed_command())
         _write_report(args.out, "following", text, report)
         print(json.dumps(report["summary"], indent=1) if args.json else text)
         return 0
@@ -379,6 +379,11 @@ def _cmd_bench(args) -> int:
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0
+
+
+def _typed_command() -> str:
+    """The command line as typed, for reports that record how they were made."""
+    return " ".join(["ibeat", *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def _write_report(out_dir, name, text, report):

@@ -45,7 +45,7 @@ import numpy as np
 from ibeat_core.errors import ParameterError
 from ibeat_core.skeleton import N_JOINTS
 from ibeat_io.datasets import default_data_dir
-from ibeat_io.mocap import CMU_EAR_FROM_HEAD, CMU_NOSE_FROM_EYES, floor_at_ankles
+from ibeat_io.mocap import CMU_EAR_FROM_HEAD, CMU_NOSE_FROM_EYES, axis_rotation, floor_at_ankles
 from ibeat_io.projection import Mocap3D
 
 __all__ = [
@@ -388,7 +388,7 @@ def forward_kinematics(skeleton, motion):
             kind, axis = dof[0], dof[1]
             if kind == "r":
                 # Applied in the order listed: a later rotation multiplies on the left.
-                local = _axis_rotation(axis, values[:, k] * to_rad) @ local
+                local = axis_rotation(axis, values[:, k] * to_rad) @ local
             else:
                 translation[:, _AXES.index(axis)] = values[:, k] * skeleton.length_to_m
         c = skeleton.axes[j]
@@ -778,17 +778,6 @@ def _euler(angles_rad, order):
     """Rotation ``(3, 3)`` applying ``angles_rad[k]`` about axis ``order[k]`` in turn."""
     rot = np.eye(3)
     for angle, axis in zip(angles_rad, order):
-        rot = _axis_rotation(axis, np.array([angle]))[0] @ rot
+        rot = axis_rotation(axis, np.array([angle]))[0] @ rot
     return rot
 
-
-def _axis_rotation(axis, angle_rad):
-    """Rotation matrices ``(F, 3, 3)`` about coordinate axis ``"x"``, ``"y"`` or ``"z"``."""
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    one, zero = np.ones_like(c), np.zeros_like(c)
-    rows = {
-        "x": [[one, zero, zero], [zero, c, -s], [zero, s, c]],
-        "y": [[c, zero, s], [zero, one, zero], [-s, zero, c]],
-        "z": [[c, -s, zero], [s, c, zero], [zero, zero, one]],
-    }[axis]
-    return np.moveaxis(np.array(rows), (0, 1), (-2, -1))

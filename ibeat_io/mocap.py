@@ -398,7 +398,7 @@ def _forward_kinematics(skeleton, motion):
             value = motion[:, column]
             column += 1
             if kind == "rotation":
-                local = local @ _axis_rotation(axis, np.deg2rad(value))
+                local = local @ axis_rotation(axis, np.deg2rad(value))
             else:
                 translation[:, "XYZ".index(axis)] += value
         if parent < 0:
@@ -411,13 +411,14 @@ def _forward_kinematics(skeleton, motion):
     return positions, rotations
 
 
-def _axis_rotation(axis, angle_rad):
-    """Rotation matrices ``(F, 3, 3)`` about one coordinate axis."""
+def axis_rotation(axis: str, angle_rad) -> np.ndarray:
+    """Rotation matrices ``(F, 3, 3)`` about coordinate axis ``"x"``, ``"y"`` or ``"z"``
+    (either case), angles ``(F,)`` in radians."""
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     one, zero = np.ones_like(c), np.zeros_like(c)
     rows = {
         "X": [[one, zero, zero], [zero, c, -s], [zero, s, c]],
         "Y": [[c, zero, s], [zero, one, zero], [-s, zero, c]],
         "Z": [[c, -s, zero], [s, c, zero], [zero, zero, one]],
-    }[axis]
+    }[axis.upper()]
     return np.moveaxis(np.array(rows), (0, 1), (-2, -1))
