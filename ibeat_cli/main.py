@@ -157,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-train", action="store_true",
                    help="beats, drums, follow: also score sequences the shipped models trained on")
     add_session_options(p, ("tracker",))
+    p.add_argument("--anchors", action=argparse.BooleanOptionalAction, default=True,
+                   help="follow: also score the anchors (rule-based, madmom DBN online and "
+                        "offline, librosa beat_track and PLP) on the engine's causal offsets; "
+                        "madmom and librosa need pip install '.[eval]'")
     p.add_argument("--reference", type=Path, default=None,
                    help="beats: checkpoint of the non-causal reference (default: the "
                         "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
@@ -302,7 +306,8 @@ def _cmd_evaluate(args) -> int:
         from .evaluate.following import run_follow_evaluation
         text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
                                              include_train=args.include_train, views=args.views,
-                                             seed=args.seed, command=_typed_command())
+                                             seed=args.seed, anchors=args.anchors,
+                                             command=_typed_command())
         _write_report(args.out, "following", text, report)
         print(json.dumps(report["summary"], indent=1) if args.json else text)
         return 0

@@ -547,7 +547,7 @@ def first_drums_s(motion_start_s: float, hit_times_s) -> float | None:
 def evaluate_following(reference_beats, scheduled_beats, scheduled_tempi_bpm, *,
                        motion_start_s: float, still_intervals=(),
                        reference_tempo_bpm=None, hit_times_s=None, relock_times_s=(),
-                       seed: int = CHANCE_SEED) -> dict:
+                       seed: int = CHANCE_SEED, chance: dict | None = None) -> dict:
     """Every following metric of one clip, as an ordered ``name -> score`` dict.
 
     Parameters
@@ -572,6 +572,9 @@ def evaluate_following(reference_beats, scheduled_beats, scheduled_tempi_bpm, *,
         Times [s] of restarts and tempo changes, for :func:`relock_beats`.
     seed : int
         Seed of :func:`chance_levels`.
+    chance : dict, optional
+        :func:`chance_levels` of this reference, when already computed: they
+        depend on the reference alone, so methods scored on one clip can share them.
 
     Returns
     -------
@@ -606,7 +609,9 @@ def evaluate_following(reference_beats, scheduled_beats, scheduled_tempi_bpm, *,
     else:
         truth_bpm = None
     one_tempo = reference_tempo_bpm is not None and np.ndim(reference_tempo_bpm) == 0
-    chance = chance_levels(ref, tempo_bpm=reference_tempo_bpm if one_tempo else None, seed=seed)
+    if chance is None:
+        chance = chance_levels(ref, tempo_bpm=reference_tempo_bpm if one_tempo else None,
+                               seed=seed)
     cmlc, cmlt, amlc, amlt = continuity(ref, est)
     return {
         "f_measure": precision_recall_f(ref, est)[2],

@@ -70,7 +70,7 @@ def test_the_summary_averages_views_and_counts_locks_over_phase_known_cases():
 @pytest.mark.slow
 def test_real_datasets_give_cases_of_every_kind(data_dir):
     cases = build_follow_cases(data_dir, datasets=("aistpp-3d", "dwm", "exercise"), views=1,
-                               progress=False)
+                               include_train=True, progress=False)
     kinds = {c.dataset for c in cases}
     assert kinds == {"aistpp-3d", "dwm", "exercise"}
     exercise = [c for c in cases if c.dataset == "exercise"]

@@ -8,13 +8,19 @@ its drums) are scored against ground truth with :mod:`ibeat_metrics.following`:
 * **Dance-with-Melody** (3D mocap seen by virtual cameras with detector noise):
   the ChoreoNet musical beat grid, phase and tempo: F-measure, CMLt, AMLt beside
   their chance levels, coverage, tempo agreement, lock, first drums.
-* **AIST++ 2D** (real camera views of break dance) and **AIST++ 3D** (all 10
+* **AIST++ 2D** (real camera views of break dance) and **AIST++ 3D** (10
   genres, seen by virtual cameras): only the music's tempo is known, not its
   phase, so a grid at that tempo from the clip's start stands for the beats:
   coverage, tempo agreement and first drums only.
 * **Rhythmic exercise** (:func:`ibeat_io.exercise.exercise_suite`, generated):
   exact beats, pauses and tempo changes: every metric, plus beats into
   stillness and relock after restarts and tempo changes.
+
+Beside the engine, on the same cases and metrics, the anchors of issue 12
+(:mod:`ibeat_cli.evaluate.anchors`): established beat trackers fed the
+engine's own causal kinematic offsets, causal ones (the paper's rule-based
+detector, madmom's DBN online) and offline upper references (madmom's DBN
+Viterbi, librosa's ``beat_track`` and PLP). Their beats stand for the drums.
 
 The motion starts at each clip's first frame (the datasets are trimmed to the
 dance). Sequences the shipped beat network trained on are left out unless
@@ -24,22 +30,28 @@ over the clips that lock or sound, and the share that do).
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from tqdm import tqdm
 
+from ibeat_core.rhythm import motion_rhythm
 from ibeat_core.session import SessionConfig, run_session
 
-__all__ = ["FollowCase", "follow_case", "build_follow_cases", "summarise", "format_follow_report",
-           "run_follow_evaluation", "DATASET_NAMES"]
+__all__ = ["FollowCase", "Method", "ENGINE", "follow_case", "anchor_case", "case_chance", "anchor_methods",
+           "build_follow_cases", "summarise", "format_follow_report", "run_follow_evaluation",
+           "DATASET_NAMES"]
 
 DATASET_NAMES = {"dwm": "Dance-with-Melody", "aistpp-2d": "AIST++ break, 2D camera views",
                  "aistpp-3d": "AIST++ 10 genres, 3D -> 2D views", "exercise": "Rhythmic exercise"}
 #: Dance-with-Melody sequence letter -> dance (``DANCE_W_3`` is a waltz).
 _DWM_DANCES = {"C": "cha-cha", "R": "rumba", "T": "tango", "W": "waltz"}
+#: Stands in for the chance levels of a tempo-only case, which are not reported.
+_NO_CHANCE = {"f_measure": None, "cmlt": None, "amlt": None}
 #: Metrics that need the beat phase; tempo-only datasets report the others.
 _PHASE_METRICS = ("f_measure", "f_measure_chance", "cmlt", "cmlt_chance", "amlt", "amlt_chance")
 _MEAN_METRICS = ("f_measure", "f_measure_chance", "cmlt", "cmlt_chance", "amlt", "amlt_chance",
@@ -87,12 +99,79 @@ class FollowCase:
     relock_times_s: tuple = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Method:
+    """A way of placing beats on a case, scored side by side with the others.
+
+    Attributes
+    ----------
+    key : str
+        Its key in the report, e.g. ``"madmom-online"``.
+    label : str
+        Its name in the markdown tables.
+    causal : bool
+        False: it sees the whole clip (an offline upper reference).
+    beats : callable or None
+        ``beats(times_s, offsets) -> (beat_times_s, tempi_bpm)`` on the case's
+        causal kinematic offsets (the engine's 30 Hz grid), each beat with its
+        tempo [BPM]; None for the engine itself (:func:`follow_case`).
+    delay_s : float
+        How long after a beat the method knows it [s]: no drum can sound
+        before then, so first drums count from then.
+    """
+
+    key: str
+    label: str
+    causal: bool = True
+    beats: Callable | None = None
+    delay_s: float = 0.0
+
+
+#: The engine: clips streamed through :func:`~ibeat_core.session.run_session`, scheduled beats scored.
+ENGINE = Method("engine", "Engine, scheduled beats")
+
+
+def anchor_methods() -> tuple[list[Method], list[str]]:
+    """The anchors whose packages are installed, and a note for each one skipped.
+
+    Returns
+    -------
+    methods : list of Method
+        Rule-based always; madmom's DBN online and offline when madmom is
+        installed; librosa's ``beat_track`` and PLP when librosa is.
+    notes : list of str
+        Why an anchor is missing (``pip install '.[eval]'`` adds them).
+    """
+    from . import anchors
+
+    methods = [Method("rule-based", "Rule-based, paper 4.4", beats=anchors.rule_based_beats,
+                      delay_s=anchors.RULE_BASED_DELAY_S)]
+    notes = []
+    if anchors.load_madmom() is None:
+        notes.append("madmom is not installed: its DBN anchors are skipped "
+                     "(pip install '.[eval]')")
+    else:
+        methods += [Method("madmom-online", "madmom DBN, online (forward)",
+                           beats=anchors.madmom_online_beats),
+                    Method("madmom-offline", "madmom DBN, offline (Viterbi)", causal=False,
+                           beats=anchors.madmom_offline_beats)]
+    if anchors.load_librosa() is None:
+        notes.append("librosa is not installed: its anchors are skipped (pip install '.[eval]')")
+    else:
+        methods += [Method("librosa-beat-track", "librosa beat_track", causal=False,
+                           beats=anchors.librosa_beat_track_beats),
+                    Method("librosa-plp", "librosa PLP", causal=False,
+                           beats=anchors.librosa_plp_beats)]
+    return methods, notes
+
+
 def _tempo_grid(start_s: float, end_s: float, tempo_bpm: float) -> np.ndarray:
     """Beats at ``tempo_bpm`` from ``start_s`` to ``end_s`` [s]: the reference of a tempo-only clip."""
     return start_s + np.arange(0.0, end_s - start_s, 60.0 / tempo_bpm)
 
 
-def follow_case(networks, case: FollowCase, *, config: SessionConfig = SessionConfig()) -> dict:
+def follow_case(networks, case: FollowCase, *, config: SessionConfig = SessionConfig(),
+                chance: dict | None = None) -> dict:
     """Stream one case through a fresh session and score its scheduled beats.
 
     Returns
@@ -101,26 +180,69 @@ def follow_case(networks, case: FollowCase, *, config: SessionConfig = SessionCo
         :func:`ibeat_metrics.following.evaluate_following`'s scores (the phase
         metrics None for a tempo-only case), plus ``scheduled_beats`` and ``hits``.
     """
-    from ibeat_metrics.following import evaluate_following
-
     result = run_session(networks, case.timestamps_s, case.keypoints, config=config)
     beats = sorted(result.beats, key=lambda b: b.time_s)
     scheduled = np.array([b.time_s for b in beats], dtype=np.float64)
     tempi = np.array([b.tempo_bpm for b in beats], dtype=np.float64)
     hits = np.array([h.time_s for h in result.hits], dtype=np.float64)
+    return _score(case, scheduled, tempi, hits, chance=chance)
+
+
+def anchor_case(method: Method, case: FollowCase, *, rhythm=None,
+                chance: dict | None = None) -> dict:
+    """Score one anchor's beats on one case, every beat standing for a drum.
+
+    Parameters
+    ----------
+    method : Method
+        An anchor (``method.beats`` set).
+    case : FollowCase
+    rhythm : ibeat_core.rhythm.MotionRhythm, optional
+        The case's causal :func:`~ibeat_core.rhythm.motion_rhythm`, when already
+        computed (every anchor of a case shares it).
+
+    Returns
+    -------
+    dict
+        As :func:`follow_case`; the drums sound ``method.delay_s`` after the beats.
+    """
+    if rhythm is None:
+        rhythm = motion_rhythm(case.timestamps_s, case.keypoints, causal=True)
+    beats, tempi = method.beats(rhythm.times_s, rhythm.offsets)
+    return _score(case, beats, tempi, beats + method.delay_s, chance=chance)
+
+
+def case_chance(case: FollowCase) -> dict | None:
+    """The case's chance levels (a metronome at its tempo, random phase), to share across
+    methods; None for a tempo-only case, whose phase metrics are not reported."""
+    from ibeat_metrics.following import chance_levels
+
+    if not case.phase_known or len(case.reference_beats_s) < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return chance_levels(case.reference_beats_s, tempo_bpm=case.tempo_bpm)
+
+
+def _score(case: FollowCase, beats_s, tempi_bpm, hits_s, *, chance=None) -> dict:
+    """:func:`~ibeat_metrics.following.evaluate_following` on one case's beats, tempi and hits [s, BPM, s]."""
+    from ibeat_metrics.following import evaluate_following
+
+    if chance is None and not case.phase_known:
+        chance = _NO_CHANCE  # nothing to compare a tempo-only case's phase metrics with
     with warnings.catch_warnings():
         # A view with no scheduled beat scores 0 (and no lock) by design: no need to warn.
         warnings.simplefilter("ignore", UserWarning)
-        scores = evaluate_following(case.reference_beats_s, scheduled, tempi,
+        scores = evaluate_following(case.reference_beats_s, beats_s, tempi_bpm,
                                     motion_start_s=case.motion_start_s,
                                     still_intervals=case.still_intervals,
-                                    reference_tempo_bpm=case.tempo_bpm, hit_times_s=hits,
-                                    relock_times_s=case.relock_times_s)
+                                    reference_tempo_bpm=case.tempo_bpm, hit_times_s=hits_s,
+                                    relock_times_s=case.relock_times_s, chance=chance)
     if not case.phase_known:
         for key in (*_PHASE_METRICS, "cmlc", "amlc", "lock_beats"):
             scores[key] = None
         scores["relock_beats"] = ()
-    scores.update(phase_known=case.phase_known, scheduled_beats=len(scheduled), hits=len(hits))
+    scores.update(phase_known=case.phase_known, scheduled_beats=len(beats_s), hits=len(hits_s))
     return scores
 
 
@@ -172,14 +294,15 @@ def build_follow_cases(data_dir, *, include_train: bool = False, datasets=tuple(
         cases += [c for c in _beat_cases(data_dir, exclude=trained_on, progress=progress)
                   if c.dataset in datasets]
     if "aistpp-3d" in datasets:
-        cases += _aist3d_cases(data_dir, views=views, seed=seed)
+        cases += _aist3d_cases(data_dir, views=views, seed=seed, exclude=trained_on)
     if "exercise" in datasets:
         cases += _exercise_cases(seed=seed, views=1)
     return cases
 
 
-def _aist3d_cases(data_dir, *, views: int, seed: int) -> list[FollowCase]:
-    """AIST++ 3D clips of all 10 genres, each through ``views`` seeded virtual cameras."""
+def _aist3d_cases(data_dir, *, views: int, seed: int, exclude=()) -> list[FollowCase]:
+    """AIST++ 3D clips of all 10 genres but ``exclude``, each through ``views`` seeded
+    virtual cameras."""
     from ibeat_io.aistpp3d import AISTPP3D_DIR, list_aist3d_clips, load_aist3d_clip
     from ibeat_io.projection import to_2d_views
 
@@ -187,7 +310,10 @@ def _aist3d_cases(data_dir, *, views: int, seed: int) -> list[FollowCase]:
     if not (root / AISTPP3D_DIR).is_dir():
         return []
     cases = []
+    excluded = set(exclude)
     for path in list_aist3d_clips(root):
+        if path.stem in excluded:
+            continue
         clip = load_aist3d_clip(path, root=root)
         mocap = clip.mocap
         rng = np.random.default_rng([seed, *mocap.name.encode()])
@@ -219,8 +345,27 @@ def _exercise_cases(*, seed: int, views: int) -> list[FollowCase]:
     return cases
 
 
-def summarise(cases: list[FollowCase], scores: list[dict]) -> dict:
-    """Per dataset and per group: means of the shares, lock and first drums as medians and shares."""
+def summarise(cases: list[FollowCase], scores: list[dict], *, anchors=(),
+              engine: Method = ENGINE) -> dict:
+    """Per dataset and per group: means of the shares, lock and first drums as medians and shares.
+
+    Parameters
+    ----------
+    cases : list of FollowCase
+    scores : list of dict
+        The engine's scores (:func:`follow_case`), one per case.
+    anchors : iterable of (Method, list of dict)
+        Each anchor with its scores (:func:`anchor_case`), one per case.
+    engine : Method
+        Names the engine's row.
+
+    Returns
+    -------
+    dict
+        Per dataset key: the engine's figures, ``groups`` (the engine's figures
+        per genre or exercise) and ``methods`` (method key -> ``label``,
+        ``causal``, ``delay_s`` and the same figures; the engine first).
+    """
     def block(rows):
         out = {"views": len(rows)}
         for key in _MEAN_METRICS:
@@ -246,6 +391,10 @@ def summarise(cases: list[FollowCase], scores: list[dict]) -> dict:
         summary[dataset] = block([s for _, s in rows])
         summary[dataset]["groups"] = {
             g: block([s for c, s in rows if c.group == g]) for g in sorted({c.group for c, _ in rows})}
+        summary[dataset]["methods"] = {
+            m.key: {"label": m.label, "causal": m.causal, "delay_s": m.delay_s,
+                    **block([s for c, s in zip(cases, mine) if c.dataset == dataset])}
+            for m, mine in [(engine, scores), *anchors]}
     return summary
 
 
@@ -253,53 +402,97 @@ def _f(v, fmt="{:.2f}"):
     return "-" if v is None else fmt.format(v)
 
 
+_METRIC_HEAD = ("coverage | tempo agreement | F (chance) | CMLt (chance) | AMLt (chance) "
+                "| lock [beats] median (share locked) | relock [beats] median (share) "
+                "| first drums [s] median | beats into stillness |")
+
+
+def _cells(s: dict) -> str:
+    """The metric cells of one table row, as :data:`_METRIC_HEAD` names them."""
+    return (f"{_f(s['coverage'])} | {_f(s['tempo_agreement'])} | "
+            f"{_f(s['f_measure'])} ({_f(s['f_measure_chance'])}) | "
+            f"{_f(s['cmlt'])} ({_f(s['cmlt_chance'])}) | {_f(s['amlt'])} ({_f(s['amlt_chance'])}) | "
+            f"{_f(s['lock_beats_median'], '{:.0f}')} ({_f(s['lock_beats_share'])}) | "
+            f"{_f(s['relock_beats_median'], '{:.0f}')} ({_f(s['relock_beats_share'])}) | "
+            f"{_f(s['first_drums_s_median'])} | {s['beats_into_stillness']} |")
+
+
+def _causal(m: dict) -> str:
+    if not m["causal"]:
+        return "no"
+    return f"yes (+{1000 * m['delay_s']:.0f} ms)" if m["delay_s"] else "yes"
+
+
 def format_follow_report(summary: dict) -> str:
-    """Markdown: one table row per dataset, then per group."""
-    head = ("| data | views | coverage | tempo agreement | F (chance) | CMLt (chance) | AMLt (chance) "
-            "| lock [beats] median (share locked) | relock [beats] median (share) "
-            "| first drums [s] median | beats into stillness |")
+    """Markdown: the engine, one table row per dataset, then per group; then, when
+    anchors were scored, one table per dataset with a row per method (the engine first)."""
+    head = "| data | views | " + _METRIC_HEAD
     lines = [head, "|---" * 11 + "|"]
-
-    def row(label, s):
-        return (f"| {label} | {s['views']} | {_f(s['coverage'])} | {_f(s['tempo_agreement'])} | "
-                f"{_f(s['f_measure'])} ({_f(s['f_measure_chance'])}) | "
-                f"{_f(s['cmlt'])} ({_f(s['cmlt_chance'])}) | {_f(s['amlt'])} ({_f(s['amlt_chance'])}) | "
-                f"{_f(s['lock_beats_median'], '{:.0f}')} ({_f(s['lock_beats_share'])}) | "
-                f"{_f(s['relock_beats_median'], '{:.0f}')} ({_f(s['relock_beats_share'])}) | "
-                f"{_f(s['first_drums_s_median'])} | {s['beats_into_stillness']} |")
-
     for dataset, s in summary.items():
-        lines.append(row(f"**{DATASET_NAMES[dataset]}**", s))
+        lines.append(f"| **{DATASET_NAMES[dataset]}** | {s['views']} | {_cells(s)}")
     for dataset, s in summary.items():
         if len(s["groups"]) > 1:
             lines += ["", f"{DATASET_NAMES[dataset]} by group:", "", head, lines[1]]
-            lines += [row(g, gs) for g, gs in s["groups"].items()]
+            lines += [f"| {g} | {gs['views']} | {_cells(gs)}" for g, gs in s["groups"].items()]
+    for dataset, s in summary.items():
+        if len(s.get("methods", {})) > 1:
+            lines += ["", f"{DATASET_NAMES[dataset]}, {s['views']} views, side by side:", "",
+                      "| method | causal | " + _METRIC_HEAD, lines[1]]
+            lines += [f"| {m['label']} | {_causal(m)} | {_cells(m)}" for m in s["methods"].values()]
     return "\n".join(lines)
 
 
 def run_follow_evaluation(data_dir, *, tracker: str | None = None, include_train: bool = False,
-                          views: int = 2, seed: int = 0, progress: bool = True,
-                          command: str = "ibeat evaluate follow"):
-    """Everything ``ibeat evaluate follow`` prints: returns (markdown text, report dict)."""
+                          views: int = 2, seed: int = 0, anchors: bool = True,
+                          progress: bool = True, command: str = "ibeat evaluate follow"):
+    """Everything ``ibeat evaluate follow`` prints: returns (markdown text, report dict).
+
+    ``anchors`` also scores :func:`anchor_methods` on the same cases; an anchor
+    whose package is missing is skipped with a note on stderr and in the text.
+    """
     from ibeat_models import load_networks
 
+    from .anchors import ACTIVATION_FLOOR, MADMOM_FPS
+
     config = SessionConfig() if tracker is None else SessionConfig(tracker=tracker)
+    engine = Method(ENGINE.key, f"Engine (`{config.tracker}`), scheduled beats")
+    methods, notes = anchor_methods() if anchors else ([], [])
+    for note in notes:
+        print(f"ibeat evaluate follow: {note}", file=sys.stderr)
     cases = build_follow_cases(data_dir, include_train=include_train, views=views, seed=seed,
                                progress=progress)
     if not cases:
         raise FileNotFoundError(f"{data_dir} holds no clip to score (dance-with-melody/, "
                                 "aistpp-keypoints2d-sample/, aistpp-keypoints3d/)")
     networks = load_networks()
-    scores = [follow_case(networks, c, config=config)
-              for c in tqdm(cases, desc="follow", disable=not progress)]
-    summary = summarise(cases, scores)
+    scores, anchor_scores = [], {m.key: [] for m in methods}
+    for case in tqdm(cases, desc="follow", disable=not progress):
+        chance = case_chance(case)
+        scores.append(follow_case(networks, case, config=config, chance=chance))
+        if methods:
+            rhythm = motion_rhythm(case.timestamps_s, case.keypoints, causal=True)
+            for m in methods:
+                anchor_scores[m.key].append(anchor_case(m, case, rhythm=rhythm, chance=chance))
+    summary = summarise(cases, scores, anchors=[(m, anchor_scores[m.key]) for m in methods],
+                        engine=engine)
     report = {"command": command, "tracker": config.tracker, "include_train": include_train, "views": views,
-              "seed": seed, "summary": summary,
-              "cases": [{"dataset": c.dataset, "name": c.name, "group": c.group,
-                         **{k: v for k, v in s.items()}} for c, s in zip(cases, scores)]}
-    text = "\n".join([
+              "seed": seed, "anchors": [m.key for m in methods], "anchors_skipped": notes,
+              "summary": summary,
+              "cases": [{"dataset": c.dataset, "name": c.name, "group": c.group, **s,
+                         "anchors": {m.key: anchor_scores[m.key][i] for m in methods}}
+                        for i, (c, s) in enumerate(zip(cases, scores))]}
+    paragraphs = [
         f"`{command}`: beat tracker `{config.tracker}`, {len(cases)} views streamed through the "
         f"engine (scheduled beats scored; chance = a metronome at the true tempo, random phase; "
-        f"lock, relock and first drums are medians over the views that lock or sound).", "",
-        format_follow_report(summary)])
-    return text, report
+        f"lock, relock and first drums are medians over the views that lock or sound)."]
+    if methods:
+        paragraphs.append(
+            f"Anchors on the same views, fed the engine's causal kinematic offsets (30 Hz), every "
+            f"beat a drum, the tempo of a beat its interval to the one before: rule-based beats are "
+            f"scored at their peak but known half a window later (first drums count from then); "
+            f"madmom gets the offsets upsampled linearly to its {MADMOM_FPS} fps (a frame between "
+            f"two 30 Hz frames sees the later one, at most 33 ms early) and kept within "
+            f"[{ACTIVATION_FLOOR}, {1 - ACTIVATION_FLOOR}]; the non-causal ones see the whole clip.")
+    paragraphs += [f"Skipped: {note}." for note in notes]
+    paragraphs.append(format_follow_report(summary))
+    return "\n\n".join(paragraphs), report
