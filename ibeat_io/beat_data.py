@@ -7,11 +7,15 @@ Every example is one 2D view of one sequence on the internal grid (30 Hz):
   keypoints: zero-phase kinematic offsets and the visual beats of the DP;
 * for Dance-with-Melody, also the musical beats of the ChoreoNet grid.
 
-Sources, all real motion: AIST++ (9 real camera views per sequence),
-Dance-with-Melody and CMU salsa (3D mocap seen through seeded random virtual
-cameras with detector-like noise). Validation holds out whole choreographies
-and sequences (:data:`VALIDATION`), never views of a training one; for CMU the
-two partners of a take go to the same side.
+Sources, all real motion: AIST++ 2D (9 real camera views per sequence),
+AIST++ 3D (10 genres), Dance-with-Melody and CMU salsa (3D mocap seen through
+seeded random virtual cameras with detector-like noise). Validation holds out
+whole choreographies, sequences and, for AIST++ 3D, dancers
+(:data:`VALIDATION`), never views of a training one; for CMU the two partners
+of a take go to the same side.
+
+Dance-with-Melody has no licence for use in a product: shipped networks train
+on :data:`PRODUCT_SOURCES` only, and Dance-with-Melody serves evaluation.
 """
 
 from __future__ import annotations
@@ -26,16 +30,24 @@ from ibeat_io.projection import to_2d_views
 from ibeat_core.rhythm import RhythmConfig, motion_rhythm
 from ibeat_core.visual_beats import visual_beats
 from ibeat_io.aistpp import AISTPP_DIR, N_VIEWS, list_aist_files, load_aist_clip
+from ibeat_io.aistpp3d import AISTPP3D_DIR, list_aist3d_clips, load_aist3d_clip
 from ibeat_io.mocap import list_dwm_sequences, list_salsa_takes, load_bvh_sequence, load_dwm_sequence
 
-__all__ = ["BeatExample", "VALIDATION", "SOURCES", "split_of", "build_beat_examples"]
+__all__ = ["BeatExample", "VALIDATION", "SOURCES", "PRODUCT_SOURCES", "split_of",
+           "build_beat_examples"]
 
+#: What the evaluations score by default.
 SOURCES = ("aistpp", "dwm", "salsa")
+#: What shipped networks may train on: data whose licence allows use in a product
+#: (AIST++ CC BY 4.0, CMU mocap).
+PRODUCT_SOURCES = ("aistpp", "aistpp3d", "salsa")
 
-#: Held-out sequences per source: AIST++ choreography ids, Dance-with-Melody
-#: sequence names, CMU salsa trial numbers (both partners).
+#: Held-out sequences per source: AIST++ choreography ids, AIST++ 3D dancers (one
+#: per genre that has two), Dance-with-Melody sequence names, CMU salsa trial
+#: numbers (both partners).
 VALIDATION = {
     "aistpp": ("ch04", "ch09"),
+    "aistpp3d": ("d02", "d06", "d08", "d12", "d15", "d21", "d24", "d26"),
     "dwm": ("DANCE_C_7", "DANCE_R_4", "DANCE_R_9", "DANCE_W_3", "DANCE_W_14", "DANCE_W_25"),
     "salsa": ("13", "14", "15"),
 }
@@ -48,7 +60,7 @@ class BeatExample:
     Attributes
     ----------
     source : str
-        ``"aistpp"``, ``"dwm"`` or ``"salsa"``.
+        ``"aistpp"``, ``"aistpp3d"``, ``"dwm"`` or ``"salsa"``.
     sequence : str
         Sequence id (views of one sequence share it).
     view : int
@@ -94,6 +106,8 @@ def split_of(source: str, sequence: str) -> str:
     held = VALIDATION[source]
     if source == "aistpp":
         return "validation" if any(sequence.endswith(c) for c in held) else "train"
+    if source == "aistpp3d":
+        return "validation" if sequence.split("_")[3] in held else "train"
     if source == "salsa":
         trial = sequence.split("_")[1]
         return "validation" if trial in held else "train"
@@ -137,6 +151,9 @@ def build_beat_examples(data_dir, *, split: str | None = None, sources=SOURCES,
     if "aistpp" in sources and (root / AISTPP_DIR).is_dir():
         for f in list_aist_files(root):
             todo.append(("aistpp", f.stem, f))
+    if "aistpp3d" in sources and (root / AISTPP3D_DIR).is_dir():
+        for path in list_aist3d_clips(root):
+            todo.append(("aistpp3d", path.stem, path))
     if "dwm" in sources and (root / "dance-with-melody").is_dir():
         for folder in list_dwm_sequences(root / "dance-with-melody"):
             todo.append(("dwm", folder.name, folder))
@@ -155,11 +172,16 @@ def build_beat_examples(data_dir, *, split: str | None = None, sources=SOURCES,
                 examples.append(_example(source, name, view, clip.timestamps_s, clip.keypoints,
                                          config, tempo_bpm=clip.tempo_bpm))
             continue
-        mocap = load_dwm_sequence(path) if source == "dwm" else load_bvh_sequence(path)
+        tempo = None
+        if source == "aistpp3d":
+            clip = load_aist3d_clip(path, root=root)
+            mocap, tempo = clip.mocap, clip.tempo_bpm
+        else:
+            mocap = load_dwm_sequence(path) if source == "dwm" else load_bvh_sequence(path)
         rng = np.random.default_rng([seed, *name.encode()])
         t = np.arange(mocap.n_frames) / mocap.fps
-        tempo = (60.0 / float(np.median(np.diff(mocap.beat_times_s)))
-                 if mocap.beat_times_s is not None else None)
+        if mocap.beat_times_s is not None:
+            tempo = 60.0 / float(np.median(np.diff(mocap.beat_times_s)))
         for view, (kp, _) in enumerate(to_2d_views(mocap, rng, n_views=mocap_views)):
             examples.append(_example(source, name, view, t, kp, config,
                                      music_beats_s=mocap.beat_times_s, tempo_bpm=tempo))

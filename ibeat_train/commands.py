@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ibeat_io.beat_data import VALIDATION, build_beat_examples
+from ibeat_io.beat_data import PRODUCT_SOURCES, SOURCES, VALIDATION, build_beat_examples
 
 __all__ = ["TRAINERS", "train"]
 
@@ -32,13 +32,17 @@ def train(what: str, data_dir, out_dir, *, steps: int | None = None, seed: int =
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    train_set = build_beat_examples(data_dir, split="train", seed=seed)
-    validation = build_beat_examples(data_dir, split="validation", seed=seed)
+    # VisBeatNet ships: it trains on product-licensed data only. The reference is a
+    # research comparison that never ships, trained on every source.
+    sources = PRODUCT_SOURCES if what == "visbeat" else SOURCES
+    train_set = build_beat_examples(data_dir, split="train", seed=seed, sources=sources)
+    validation = build_beat_examples(data_dir, split="validation", seed=seed, sources=sources)
     if not train_set or not validation:
         raise FileNotFoundError(f"{data_dir} has no beat training data (need AIST++, "
                                 "dance-with-melody or cmu-salsa-bvh folders)")
     data = {
         "data_dir": str(data_dir),
+        "sources": list(sources),
         "train_sequences": sorted({e.sequence for e in train_set}),
         "validation_sequences": sorted({e.sequence for e in validation}),
         "train_views": len(train_set),

@@ -559,13 +559,15 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     """
     from ibeat_io.groove import GROOVE_DIR_NAME
 
-    from ibeat_io.beat_data import VALIDATION, build_beat_examples
+    from ibeat_io.beat_data import PRODUCT_SOURCES, VALIDATION, build_beat_examples
 
     t0 = time.time()
     cfg = TrainConfig(seed=seed, **({"steps": steps} if steps else {}))
     groove_root = Path(data_dir) / GROOVE_DIR_NAME
     drums = {split: _load_drums(groove_root, split) for split in ("train", "validation")}
-    motion = {split: build_beat_examples(data_dir, split=split, seed=seed)
+    # The weights ship: motion only from data licensed for use in a product.
+    motion = {split: build_beat_examples(data_dir, split=split, seed=seed,
+                                         sources=PRODUCT_SOURCES)
               for split in ("train", "validation")}
     if not all(motion.values()) or not all(drums.values()):
         raise FileNotFoundError(f"{data_dir} lacks motion or GMD data for both splits")
@@ -578,6 +580,7 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     net, history = train_mustyle(pairs["train"], pairs["validation"], cfg)
     data = {
         "data_dir": str(data_dir),
+        "motion_sources": list(PRODUCT_SOURCES),
         "pairing": "causal kinematic offsets of a motion window + GMD segment time-stretched "
                    "to the window's visual-beat period, onset envelope DTW-warped "
                    f"(band {cfg.band_beats} beat) onto the offsets",

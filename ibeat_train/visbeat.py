@@ -141,7 +141,7 @@ class TrainConfig:
     stretch: tuple = (0.85, 1.18)
     gain: tuple = (0.8, 1.25)
     feedback_prob: float = 0.5
-    source_weights: tuple = (("aistpp", 0.4), ("dwm", 0.35), ("salsa", 0.25))
+    source_weights: tuple = (("aistpp", 0.25), ("aistpp3d", 0.25), ("dwm", 0.3), ("salsa", 0.2))
     eval_every: int = 250
 
 
