@@ -307,7 +307,8 @@ def _cmd_evaluate(args) -> int:
         text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
                                              include_train=args.include_train, views=args.views,
                                              seed=args.seed, anchors=args.anchors,
-                                             command=_typed_command())
+                                             command=_typed_command(
+                                                 "evaluate", f"ibeat evaluate follow --data {args.data}"))
         _write_report(args.out, "following", text, report)
         print(json.dumps(report["summary"], indent=1) if args.json else text)
         return 0
@@ -376,19 +377,21 @@ def _cmd_bench(args) -> int:
         command.append(f"--data {args.data}")
     if args.out is not None:
         command.append(f"--out {args.out}")
-    if Path(sys.argv[0]).name == "ibeat" and sys.argv[1:2] == ["bench"]:
-        command = ["ibeat", *(shlex.quote(a) for a in sys.argv[1:])]  # exactly as typed
     text, report = run_bench(sections=sections, sessions=sessions, duration_s=args.duration_s,
                              compute_frames=args.compute_frames, per_process=args.per_process,
-                             workers=args.workers, data_dir=args.data, command=" ".join(command))
+                             workers=args.workers, data_dir=args.data,
+                             command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0
 
 
-def _typed_command() -> str:
-    """The command line as typed, for reports that record how they were made."""
-    return " ".join(["ibeat", *(shlex.quote(a) for a in sys.argv[1:])])
+def _typed_command(subcommand: str, fallback: str) -> str:
+    """The command line exactly as typed when run as ``ibeat SUBCOMMAND ...``, else ``fallback``
+    (``main(argv)`` called from Python): reports record how they were made."""
+    if Path(sys.argv[0]).name == "ibeat" and sys.argv[1:2] == [subcommand]:
+        return " ".join(["ibeat", *(shlex.quote(a) for a in sys.argv[1:])])
+    return fallback
 
 
 def _write_report(out_dir, name, text, report):

@@ -50,10 +50,13 @@ LATENCY_WINDOW = 1024
 
 class StreamEngine(Protocol):
     """What a stream drives: a :class:`~ibeat_core.session.Session`, or anything that
-    pushes frames to one (the video front end's ``VideoSession``)."""
+    pushes frames to one (the video front end's ``VideoSession``, through ``push(run=...)``)."""
 
     def reset(self) -> None:
         """Forget the stream; the next frame starts a new one."""
+
+    def push(self, timestamp_s: float, keypoints) -> list:
+        """One frame at engine time ``timestamp_s`` [s]; the BeatCue and DrumHit it produced."""
 
 
 @dataclass(frozen=True)

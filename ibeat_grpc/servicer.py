@@ -42,7 +42,7 @@ from ibeat_core.drums import DRUM_CLASSES, GENRES, GM_EXPORT_PITCHES
 from ibeat_core.errors import ParameterError
 from ibeat_core.keypoints import FPS
 from ibeat_core.session import Session, SessionConfig
-from ibeat_core.stream import (LATENCY_WINDOW, MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
+from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
                                StreamBeat, StreamHit, StreamRestarted)
 from ibeat_core.skeleton import BLAZEPOSE33_TO_COCO17, BODY25_TO_COCO17, N_JOINTS
 
@@ -50,7 +50,7 @@ from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
-           "LATENCY_WINDOW", "VALUES_PER_JOINT", "LAYOUTS", "NO_SOURCE_MESSAGE", "StreamError",
+           "VALUES_PER_JOINT", "LAYOUTS", "NO_SOURCE_MESSAGE", "StreamError",
            "session_config", "frame_keypoints", "event_messages", "hit_message", "Outbox",
            "StreamPipeline", "SessionRegistry", "IbeatServicer", "model_versions"]
 

@@ -64,6 +64,7 @@ import numpy as np
 
 from ibeat_core.errors import ParameterError
 from ibeat_core.skeleton import N_JOINTS
+from ibeat_io.mocap import axis_rotation
 from ibeat_io.projection import Mocap3D, PinholeCamera, add_detector_noise, to_2d_views
 
 __all__ = [
@@ -305,18 +306,6 @@ def _neutral(person: Person, n: int) -> _Pose:
     )
 
 
-def _rotation(axis: int, angle) -> np.ndarray:
-    """Right-handed rotations about coordinate ``axis`` (0 x, 1 y, 2 z), shape (T, 3, 3)."""
-    angle = np.asarray(angle, dtype=np.float64)
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = ((1, 2), (2, 0), (0, 1))[axis]
-    r = np.zeros(angle.shape + (3, 3))
-    r[..., axis, axis] = 1.0
-    r[..., i, i] = r[..., j, j] = c
-    r[..., i, j], r[..., j, i] = -s, s
-    return r
-
-
 def _two_link(root, target, l1, l2, hint):
     """Two-bone inverse kinematics: middle and end joints (T, 3) of a limb reaching for
     ``target`` from ``root``, bending towards ``hint``; a target out of reach is
@@ -335,7 +324,8 @@ def _two_link(root, target, l1, l2, hint):
 def _skeleton(person: Person, pose: _Pose) -> np.ndarray:
     """COCO-17 joints (T, 17, 3) [m] of a pose, in the heading frame."""
     n = len(pose.lean)
-    trunk = _rotation(0, pose.lean) @ _rotation(2, -pose.bend) @ _rotation(1, -pose.twist)
+    trunk = (axis_rotation("x", pose.lean) @ axis_rotation("z", -pose.bend)
+             @ axis_rotation("y", -pose.twist))
     up, left = trunk[..., :, 1], trunk[..., :, 0]
     neck = pose.pelvis + (person.trunk_m * pose.trunk_scale)[:, None] * up
     joints = np.empty((n, N_JOINTS, 3))
@@ -349,7 +339,7 @@ def _skeleton(person: Person, pose: _Pose) -> np.ndarray:
         joints[:, _ELBOWS[i]], joints[:, _WRISTS[i]] = _two_link(
             shoulder, shoulder + pose.wrists[:, i], person.upper_arm_m, person.forearm_m,
             pose.elbow_hint[:, i])
-    head = trunk @ _rotation(0, pose.nod)
+    head = trunk @ axis_rotation("x", pose.nod)
     pivot = neck + person.neck_m * up
     face = np.einsum("tij,fj->tfi", head, _FACE * person.head_m)
     joints[:, :5] = pivot[:, None] + face
