@@ -26,6 +26,7 @@ import numpy as np
 from ibeat_core.errors import IbeatError
 from ibeat_core.keypoints import FPS
 from ibeat_core.rhythm import RhythmConfig, analyze
+from ibeat_core.trackers import TRACKERS
 from ibeat_video.pose import POSE_MODELS  # light: mediapipe loads when a model is opened
 
 from ibeat_io.clips import bundled_clip_path, load_clip
@@ -157,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-train", action="store_true",
                    help="beats, drums, follow: also score sequences the shipped models trained on")
     add_session_options(p, ("tracker",))
+    p.add_argument("--compare-tracker", action="append", default=None, metavar="NAME",
+                   choices=sorted(TRACKERS),
+                   help="follow: also stream the clips through this beat tracker, side by side "
+                        "with the engine's (repeatable; default: visbeat, the paper's, unless "
+                        "it is the engine's)")
     p.add_argument("--anchors", action=argparse.BooleanOptionalAction, default=True,
                    help="follow: also score the anchors (rule-based, madmom DBN online and "
                         "offline, librosa beat_track and PLP) on the engine's causal offsets; "
@@ -305,6 +311,7 @@ def _cmd_evaluate(args) -> int:
     if args.what == "follow":
         from .evaluate.following import run_follow_evaluation
         text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
+                                             compare_trackers=args.compare_tracker,
                                              include_train=args.include_train, views=args.views,
                                              seed=args.seed, anchors=args.anchors,
                                              command=_typed_command(

@@ -503,6 +503,7 @@ class BeatTracker:
         self._prior = self.model.initial.copy()
         self._frame = 0
         self._last_beat_frame = -np.inf
+        self._dancing = 1.0 - _INITIAL_SILENCE
 
     @property
     def min_bpm(self) -> float:
@@ -513,6 +514,12 @@ class BeatTracker:
     def min_confidence(self) -> float:
         """Confidence below which no beat is reported."""
         return self.config.min_confidence
+
+    @property
+    def dancing(self) -> float:
+        """Posterior probability, after the last frame, that the dancer is dancing (not
+        in the silent state)."""
+        return self._dancing
 
     @property
     def prediction(self) -> np.ndarray:
@@ -538,6 +545,7 @@ class BeatTracker:
         alpha = self._prior
         alpha[hmm.beat_states] *= hmm.beat_likelihood_ratio(p)
         alpha *= 1.0 / alpha.sum()
+        self._dancing = 1.0 - float(alpha[-1])
 
         cycle = alpha[:-1]
         tempo = int(np.argmax(np.add.reduceat(cycle, hmm.offsets)))

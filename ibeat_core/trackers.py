@@ -8,17 +8,22 @@ end, a beat activation and a decoder. :data:`TRACKERS` maps a name to a factory
 ``(networks, rhythm, hmm) -> tracker``; ``SessionConfig.tracker`` names one, and
 :func:`build_tracker` builds a fresh instance per stream.
 
-A new tracker is one factory and one :func:`register_tracker` call, beside the
-paper's VisBeatNet + B-HMM; nothing in the session changes.
+Two ship: ``"groove"`` (the default: VisBeatNet, the B-HMM and a beat clock
+that keeps playing while the body moves, :mod:`ibeat_core.groove`) and
+``"visbeat"`` (the paper's VisBeatNet + B-HMM, acting on confident forecasts
+only). A new tracker is one factory and one :func:`register_tracker` call;
+nothing in the session changes.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from .beat_hmm import BeatHMMConfig
 from .beat_tracking import OnlineBeatTracker, StreamingBeatTracker
 from .errors import ParameterError
+from .groove import GROOVE_HMM, GrooveConfig, GrooveDecoder
 from .rhythm import RhythmConfig
 
 __all__ = ["DEFAULT_TRACKER", "TRACKERS", "TrackerFactory", "register_tracker", "build_tracker"]
@@ -33,10 +38,18 @@ def _visbeat_bhmm(networks, rhythm: RhythmConfig, hmm: BeatHMMConfig | None) -> 
     return OnlineBeatTracker(networks.beat, rhythm=rhythm, hmm=hmm)
 
 
+def _groove(networks, rhythm: RhythmConfig, hmm: BeatHMMConfig | None) -> OnlineBeatTracker:
+    """VisBeatNet's beat probability, the B-HMM, and a beat clock that keeps the groove
+    while the body moves (:mod:`ibeat_core.groove`)."""
+    hmm = hmm if hmm is not None else replace(GROOVE_HMM, fps=rhythm.fps)
+    return OnlineBeatTracker(networks.beat, rhythm=rhythm,
+                             decoder=GrooveDecoder(GrooveConfig(hmm=hmm)))
+
+
 #: The beat stage a session runs unless its config names another.
-DEFAULT_TRACKER = "visbeat"
+DEFAULT_TRACKER = "groove"
 #: Tracker name -> factory. Extend with :func:`register_tracker`.
-TRACKERS: dict[str, TrackerFactory] = {DEFAULT_TRACKER: _visbeat_bhmm}
+TRACKERS: dict[str, TrackerFactory] = {"groove": _groove, "visbeat": _visbeat_bhmm}
 
 
 def register_tracker(name: str, factory: TrackerFactory):

@@ -50,7 +50,9 @@ _ARGUMENTS = {
                         help="sampling temperature, 0 = no randomness"),
     "lead_ms": dict(type=float, default=1e3 * _DEFAULTS.lead_s, help=_LEAD_HELP),
     "tracker": dict(choices=sorted(TRACKERS), default=_DEFAULTS.tracker,
-                    help="beat tracker (visbeat: the paper's VisBeatNet + B-HMM)"),
+                    help="beat tracker (groove: VisBeatNet, the B-HMM and a beat clock that keeps "
+                         "playing while the body moves; visbeat: the paper's VisBeatNet + B-HMM, "
+                         "confident forecasts only)"),
 }
 #: Every session option, in the order the commands list them.
 SESSION_OPTIONS = tuple(_ARGUMENTS)

@@ -113,6 +113,23 @@ def test_stop_and_restart(bpm):
     assert f_after(np.concatenate([before, after]), offline.beat_times_s, warmup_s(bpm)) >= 0.95
 
 
+def test_dancing_probability_rises_with_the_pulse_and_falls_when_it_stops():
+    bpm = 100.0
+    period = 60.0 / bpm
+    beats = beat_grid(bpm, START_S, 12.0)
+    p = np.maximum(activation(beats, 18.0, rng=np.random.default_rng(4)),
+                   np.random.default_rng(5).uniform(0.0, 0.03, int(18.0 * FPS)))
+    tracker = BeatTracker()
+    assert tracker.dancing == 0.5  # undecided before the first frame
+    dancing = []
+    for x in p:
+        tracker.process_frame(x)
+        dancing.append(tracker.dancing)
+    dancing, times = np.array(dancing), np.arange(len(p)) / FPS
+    assert dancing[(times > 4.0) & (times < beats[-1])].min() > 0.9
+    assert dancing[times > beats[-1] + 2.5 * period].max() < 0.5
+
+
 def test_still_from_the_start_reports_nothing():
     p = np.random.default_rng(2).uniform(0.0, 0.03, int(20 * FPS))
     result = track_online(p)

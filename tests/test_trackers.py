@@ -48,10 +48,17 @@ def metronome():
     del TRACKERS["test-metronome"]
 
 
-def test_the_default_is_the_papers_visbeat_bhmm():
-    assert SessionConfig().tracker == DEFAULT_TRACKER == "visbeat"
+def test_the_default_is_the_groove_and_the_papers_visbeat_bhmm_stays():
+    from ibeat_core.beat_hmm import BeatTracker
+    from ibeat_core.groove import GrooveDecoder
+
+    assert SessionConfig().tracker == DEFAULT_TRACKER == "groove"
+    groove = build_tracker("groove", load_networks())
+    assert isinstance(groove.decoder, GrooveDecoder)
+    assert (groove.min_bpm, groove.min_confidence) == (groove.decoder.config.hmm.min_bpm,
+                                                       groove.decoder.config.stop_dancing)
     tracker = build_tracker("visbeat", load_networks())
-    assert isinstance(tracker, OnlineBeatTracker)
+    assert isinstance(tracker, OnlineBeatTracker) and isinstance(tracker.decoder, BeatTracker)
     assert (tracker.min_bpm, tracker.min_confidence) == (tracker.decoder.config.min_bpm,
                                                          tracker.decoder.config.min_confidence)
 

@@ -18,7 +18,7 @@ STAGES = ("front_end", "visbeat", "hmm", "mustyle", "bookkeeping")
 STAGE_NAMES = {
     "front_end": "resample + body scale + directogram + flux + offset normaliser",
     "visbeat": "VisBeatNet step (onnxruntime)",
-    "hmm": "B-HMM step",
+    "hmm": "beat decoder step (B-HMM, and the groove's beat clock)",
     "mustyle": "MuStyleNet step (onnxruntime)",
     "bookkeeping": "session bookkeeping (joints, scheduling, frame records)",
     "push": "whole Session.push (no instrumentation)",

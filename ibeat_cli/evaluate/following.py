@@ -442,13 +442,16 @@ def format_follow_report(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def run_follow_evaluation(data_dir, *, tracker: str | None = None, include_train: bool = False,
-                          views: int = 2, seed: int = 0, anchors: bool = True,
-                          progress: bool = True, command: str = "ibeat evaluate follow"):
+def run_follow_evaluation(data_dir, *, tracker: str | None = None, compare_trackers=None,
+                          include_train: bool = False, views: int = 2, seed: int = 0,
+                          anchors: bool = True, progress: bool = True,
+                          command: str = "ibeat evaluate follow"):
     """Everything ``ibeat evaluate follow`` prints: returns (markdown text, report dict).
 
-    ``anchors`` also scores :func:`anchor_methods` on the same cases; an anchor
-    whose package is missing is skipped with a note on stderr and in the text.
+    ``compare_trackers`` (default: the paper's ``visbeat`` unless it is the
+    engine's) are streamed through the engine too and shown side by side with
+    it; ``anchors`` also scores :func:`anchor_methods` on the same cases; an
+    anchor whose package is missing is skipped with a note on stderr and in the text.
     """
     from ibeat_models import load_networks
 
@@ -456,6 +459,12 @@ def run_follow_evaluation(data_dir, *, tracker: str | None = None, include_train
 
     config = SessionConfig() if tracker is None else SessionConfig(tracker=tracker)
     engine = Method(ENGINE.key, f"Engine (`{config.tracker}`), scheduled beats")
+    if compare_trackers is None:
+        compare_trackers = ["visbeat"]
+    others = [SessionConfig(tracker=name) for name in dict.fromkeys(compare_trackers)
+              if name != config.tracker]
+    compared = [Method(f"engine-{c.tracker}", f"Engine (`{c.tracker}`), scheduled beats")
+                for c in others]
     methods, notes = anchor_methods() if anchors else ([], [])
     for note in notes:
         print(f"ibeat evaluate follow: {note}", file=sys.stderr)
@@ -465,26 +474,32 @@ def run_follow_evaluation(data_dir, *, tracker: str | None = None, include_train
         raise FileNotFoundError(f"{data_dir} holds no clip to score (dance-with-melody/, "
                                 "aistpp-keypoints2d-sample/, aistpp-keypoints3d/)")
     networks = load_networks()
-    scores, anchor_scores = [], {m.key: [] for m in methods}
+    scores, anchor_scores = [], {m.key: [] for m in compared + methods}
     for case in tqdm(cases, desc="follow", disable=not progress):
         chance = case_chance(case)
         scores.append(follow_case(networks, case, config=config, chance=chance))
+        for m, other in zip(compared, others):
+            anchor_scores[m.key].append(follow_case(networks, case, config=other, chance=chance))
         if methods:
             rhythm = motion_rhythm(case.timestamps_s, case.keypoints, causal=True)
             for m in methods:
                 anchor_scores[m.key].append(anchor_case(m, case, rhythm=rhythm, chance=chance))
-    summary = summarise(cases, scores, anchors=[(m, anchor_scores[m.key]) for m in methods],
+    side = compared + methods
+    summary = summarise(cases, scores, anchors=[(m, anchor_scores[m.key]) for m in side],
                         engine=engine)
-    report = {"command": command, "tracker": config.tracker, "include_train": include_train, "views": views,
-              "seed": seed, "anchors": [m.key for m in methods], "anchors_skipped": notes,
-              "summary": summary,
+    report = {"command": command, "tracker": config.tracker,
+              "compared_trackers": [c.tracker for c in others], "include_train": include_train,
+              "views": views, "seed": seed, "anchors": [m.key for m in methods],
+              "anchors_skipped": notes, "summary": summary,
               "cases": [{"dataset": c.dataset, "name": c.name, "group": c.group, **s,
-                         "anchors": {m.key: anchor_scores[m.key][i] for m in methods}}
+                         "anchors": {m.key: anchor_scores[m.key][i] for m in side}}
                         for i, (c, s) in enumerate(zip(cases, scores))]}
+    beside = "".join(f", beside `{c.tracker}`" for c in others)
     paragraphs = [
-        f"`{command}`: beat tracker `{config.tracker}`, {len(cases)} views streamed through the "
-        f"engine (scheduled beats scored; chance = a metronome at the true tempo, random phase; "
-        f"lock, relock and first drums are medians over the views that lock or sound)."]
+        f"`{command}`: beat tracker `{config.tracker}`{beside}, {len(cases)} views streamed "
+        f"through the engine (scheduled beats scored; chance = a metronome at the true tempo, "
+        f"random phase; lock, relock and first drums are medians over the views that lock or "
+        f"sound)."]
     if methods:
         paragraphs.append(
             f"Anchors on the same views, fed the engine's causal kinematic offsets (30 Hz), every "
