@@ -40,11 +40,7 @@ from dataclasses import dataclass, field
 from .beat_hmm import BeatEvent, BeatHMMConfig, BeatTracker
 from .errors import ParameterError
 
-__all__ = ["GrooveConfig", "GrooveDecoder", "GROOVE_HMM"]
-
-#: The B-HMM under the groove. Its default range, 60-180 BPM: reaching down to 48 BPM
-#: let it read 96-BPM squats at half their tempo, playing every other beat.
-GROOVE_HMM = BeatHMMConfig()
+__all__ = ["GrooveConfig", "GrooveDecoder"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,9 @@ class GrooveConfig:
     Attributes
     ----------
     hmm : BeatHMMConfig
-        The B-HMM that gives the forecasts (its ``min_confidence`` is unused).
+        The B-HMM that gives the forecasts (its ``min_confidence`` is unused). Keep
+        its default 60-180 BPM: reaching down to 48 BPM let it read 96-BPM squats
+        at half their tempo, playing every other beat.
     start_confidence, follow_confidence, relock_confidence : float
         B-HMM confidence in [0, 1] needed to start the clock, to pull it, and to
         count towards a relock.
@@ -81,7 +79,7 @@ class GrooveConfig:
         How long [s] confident forecasts must disagree before the clock restarts.
     """
 
-    hmm: BeatHMMConfig = field(default_factory=lambda: GROOVE_HMM)
+    hmm: BeatHMMConfig = field(default_factory=BeatHMMConfig)
     start_confidence: float = 0.3
     follow_confidence: float = 0.3
     relock_confidence: float = 0.5

@@ -17,13 +17,12 @@ nothing in the session changes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 from .beat_hmm import BeatHMMConfig
 from .beat_tracking import OnlineBeatTracker, StreamingBeatTracker
 from .errors import ParameterError
-from .groove import GROOVE_HMM, GrooveConfig, GrooveDecoder
+from .groove import GrooveConfig, GrooveDecoder
 from .rhythm import RhythmConfig
 
 __all__ = ["DEFAULT_TRACKER", "TRACKERS", "TrackerFactory", "register_tracker", "build_tracker"]
@@ -41,7 +40,7 @@ def _visbeat_bhmm(networks, rhythm: RhythmConfig, hmm: BeatHMMConfig | None) -> 
 def _groove(networks, rhythm: RhythmConfig, hmm: BeatHMMConfig | None) -> OnlineBeatTracker:
     """VisBeatNet's beat probability, the B-HMM, and a beat clock that keeps the groove
     while the body moves (:mod:`ibeat_core.groove`)."""
-    hmm = hmm if hmm is not None else replace(GROOVE_HMM, fps=rhythm.fps)
+    hmm = hmm if hmm is not None else BeatHMMConfig(fps=rhythm.fps)
     return OnlineBeatTracker(networks.beat, rhythm=rhythm,
                              decoder=GrooveDecoder(GrooveConfig(hmm=hmm)))
 
