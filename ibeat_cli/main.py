@@ -6,7 +6,7 @@
     ibeat render VIDEO -o out.mp4 [--midi out.mid] [--wav out.wav] [--pose-model lite|full]
     ibeat live --camera N | --video PATH [--no-audio] [--no-preview] [--duration-s S]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
-    ibeat evaluate tempo|beats|drums|pose|follow --data DIR [--out DIR] [--json]
+    ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
     ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,timing,video]
                 [--data DIR] [--out DIR] [--json]
 
@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score ibeat on every sequence in DIR (laid out like shared/data, any "
                     "subset of its folders) and print the tables.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["tempo", "beats", "drums", "pose", "follow"],
-                   help="what to evaluate (follow: do the scheduled beats follow the body)")
+    p.add_argument("what", choices=["tempo", "beats", "drums", "pose", "follow", "input"],
+                   help="what to evaluate (follow: do the scheduled beats follow the body; "
+                        "input: 3D, head + hands and partial bodies against a camera view)")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, help="also write <what>.md and <what>.json here")
     p.add_argument("--views", type=int, default=3,
@@ -170,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", type=Path, default=None,
                    help="beats: checkpoint of the non-causal reference (default: the "
                         "repository's ibeat_train/checkpoints/reference.pt when torch is installed)")
+    p.add_argument("--datasets", default=None,
+                   help="input: comma-separated subset of aistpp-3d, dwm, exercise, cmu-exercise")
+    p.add_argument("--projections", default=None,
+                   help="input: comma-separated views of a 3D body to score (facing, oblique, "
+                        "world; default: all)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=_cmd_evaluate)
 
@@ -308,6 +314,18 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
+    if args.what == "input":
+        from ibeat_core.body3d import PROJECTIONS
+
+        from .evaluate.body_input import INPUT_DATASETS, run_input_evaluation
+        datasets = _choices(args.datasets, INPUT_DATASETS, "--datasets")
+        projections = _choices(args.projections, PROJECTIONS, "--projections")
+        text, report = run_input_evaluation(
+            _data_dir(args), datasets=datasets, projections=projections, seed=args.seed,
+            command=_typed_command("evaluate", f"ibeat evaluate input --data {args.data}"))
+        _write_report(args.out, "input", text, report)
+        print(json.dumps(report["summary"], indent=1) if args.json else text)
+        return 0
     if args.what == "follow":
         from .evaluate.following import run_follow_evaluation
         text, report = run_follow_evaluation(_data_dir(args), tracker=args.tracker,
@@ -349,6 +367,18 @@ def _cmd_evaluate(args) -> int:
     _write_report(args.out, "tempo", text, report)
     print(json.dumps(report, indent=1) if args.json else text)
     return 0
+
+
+def _choices(text, known, option: str) -> tuple:
+    """A comma-separated option's values (all of ``known`` if unset), checked."""
+    if text is None:
+        return tuple(known)
+    values = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = set(values) - set(known)
+    if unknown or not values:
+        raise IbeatError(f"{option}: unknown {sorted(unknown) or 'empty list'}; choose from "
+                         f"{', '.join(known)}")
+    return values
 
 
 def _cmd_bench(args) -> int:

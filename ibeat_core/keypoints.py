@@ -13,6 +13,9 @@ Missing data convention (decided here, once, for all of ibeat):
   ``(0, 0)`` or carried across long gaps.
 
 Timestamps are float seconds in the sender's clock and must strictly increase.
+The resampler also takes 3D joints ``[x, y, z, confidence]`` (``dims=3``), for
+:mod:`ibeat_core.body3d`; the body scale and its stand-ins for a partial body
+(:func:`body_size`) are 2D.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ __all__ = [
     "resample",
     "Resampler",
     "torso_length",
+    "SCALE_STAND_INS",
+    "body_size",
     "body_scale",
     "BodyScaleTracker",
 ]
@@ -61,38 +66,49 @@ class KeypointConfig:
     scale_window_s : float
         Length [s] of the running window over which the torso length is
         median-filtered to give the body scale.
+    body_scale : float or None
+        A fixed body scale in input units instead of the measured one: for
+        positions in metres there is nothing to estimate (a torso is about
+        0.5 m). None measures it (:func:`body_scale`).
     """
 
     fps: float = FPS
     min_confidence: float = 0.2
     max_gap_s: float = 0.25
     scale_window_s: float = 2.0
+    body_scale: float | None = None
 
     def __post_init__(self):
         if not (self.fps > 0 and np.isfinite(self.fps)):
             raise ParameterError(f"fps must be a positive number of Hz, got {self.fps!r}")
         if self.max_gap_s <= 0 or self.scale_window_s <= 0:
             raise ParameterError("max_gap_s and scale_window_s must be > 0 seconds")
+        if self.body_scale is not None and not (np.isfinite(self.body_scale)
+                                                and self.body_scale > 0):
+            raise ParameterError(f"body_scale must be > 0 input units or None, "
+                                 f"got {self.body_scale!r}")
 
     @property
     def scale_window_frames(self) -> int:
         return max(1, int(round(self.scale_window_s * self.fps)))
 
 
-def valid_keypoints(keypoints, *, n_joints: int = N_JOINTS) -> np.ndarray:
-    """Check a keypoint array and return it as float64 ``(T, J, 3)``.
+def valid_keypoints(keypoints, *, n_joints: int = N_JOINTS, dims: int = 2) -> np.ndarray:
+    """Check a keypoint array and return it as float64 ``(T, J, dims + 1)``.
 
     Parameters
     ----------
-    keypoints : array_like, shape (T, J, 2) or (T, J, 3)
-        x, y and optionally confidence per joint. Without a confidence column
-        every joint gets confidence 1.
+    keypoints : array_like, shape (T, J, dims) or (T, J, dims + 1)
+        Positions (x, y, and z for ``dims=3``) and optionally a confidence per
+        joint. Without a confidence column every joint gets confidence 1.
     n_joints : int
         Expected J (17 for COCO-17).
+    dims : int
+        2 for image keypoints, 3 for 3D joints.
 
     Returns
     -------
-    np.ndarray, shape (T, J, 3), float64
+    np.ndarray, shape (T, J, dims + 1), float64
         NaN/Inf are kept; :func:`mask_missing` turns them into missing joints.
 
     Raises
@@ -108,13 +124,13 @@ def valid_keypoints(keypoints, *, n_joints: int = N_JOINTS) -> np.ndarray:
     arr = np.asarray(keypoints)
     if not np.issubdtype(arr.dtype, np.number):
         raise ParameterError(f"keypoints must be numeric, got dtype {arr.dtype}")
-    if arr.ndim != 3 or arr.shape[2] not in (2, 3):
+    if arr.ndim != 3 or arr.shape[2] not in (dims, dims + 1):
         raise ParameterError(
-            f"keypoints must have shape (T, J, 2) or (T, J, 3), got {arr.shape}")
+            f"keypoints must have shape (T, J, {dims}) or (T, J, {dims + 1}), got {arr.shape}")
     if arr.shape[1] != n_joints:
         raise ParameterError(f"expected {n_joints} joints, got {arr.shape[1]} (shape {arr.shape})")
     arr = arr.astype(np.float64)
-    if arr.shape[2] == 2:
+    if arr.shape[2] == dims:
         arr = np.concatenate([arr, np.ones(arr.shape[:2] + (1,))], axis=2)
     return arr
 
@@ -146,18 +162,22 @@ def valid_timestamps(timestamps_s, *, n_frames: int | None = None) -> np.ndarray
     return t
 
 
-def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confidence):
+def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confidence,
+                 dims: int = 2):
     """Split keypoints into positions with NaN for missing joints, and a validity mask.
 
     Parameters
     ----------
-    keypoints : array_like, shape (..., J, 3)
+    keypoints : array_like, shape (..., J, dims + 1)
+        Positions then confidence.
     min_confidence : float
         Joints with a lower (or non-finite) confidence are missing.
+    dims : int
+        Position columns (2 for image keypoints, 3 for 3D joints).
 
     Returns
     -------
-    xy : np.ndarray, shape (..., J, 2), float64
+    xy : np.ndarray, shape (..., J, dims), float64
         Positions; NaN where missing.
     valid : np.ndarray, shape (..., J), bool
 
@@ -168,10 +188,10 @@ def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confid
     array([[ True, False, False]])
     """
     kp = np.asarray(keypoints, dtype=np.float64)
-    conf = kp[..., 2]
-    valid = np.isfinite(kp[..., 0]) & np.isfinite(kp[..., 1]) & np.isfinite(conf)
+    conf = kp[..., dims]
+    valid = np.isfinite(kp[..., :dims]).all(axis=-1) & np.isfinite(conf)
     valid &= np.where(np.isfinite(conf), conf, -np.inf) >= min_confidence
-    xy = np.where(valid[..., None], kp[..., :2], np.nan)
+    xy = np.where(valid[..., None], kp[..., :dims], np.nan)
     return xy, valid
 
 
@@ -186,7 +206,7 @@ def _grid_times(t0: float, t1: float, fps: float) -> np.ndarray:
 def _interpolate(g, ta, tb, xa, va, xb, vb, max_gap_s):
     """Positions at grid time(s) ``g`` from the bracketing frames ``a`` (<= g) and ``b`` (>= g).
 
-    Shapes broadcast: g, ta, tb (N,), xa/xb (N, J, 2), va/vb (N, J).
+    Shapes broadcast: g, ta, tb (N,), xa/xb (N, J, D), va/vb (N, J).
     A joint valid in both frames is interpolated linearly; valid in one, the
     nearer frame's position is used only if that frame is the nearer one;
     across a gap longer than ``max_gap_s`` it is missing.
@@ -249,6 +269,13 @@ def resample(timestamps_s, keypoints, *, config: KeypointConfig = KeypointConfig
 class Resampler:
     """Streaming counterpart of :func:`resample`: one input frame in, 0..n grid frames out.
 
+    Parameters
+    ----------
+    config : KeypointConfig
+    n_joints : int
+    dims : int
+        2 for image keypoints ``[x, y(, c)]``, 3 for 3D joints ``[x, y, z(, c)]``.
+
     Examples
     --------
     >>> r = Resampler(KeypointConfig(fps=20))
@@ -257,51 +284,72 @@ class Resampler:
     [1, 2, 2]
     """
 
-    def __init__(self, config: KeypointConfig = KeypointConfig(), *, n_joints: int = N_JOINTS):
+    def __init__(self, config: KeypointConfig = KeypointConfig(), *, n_joints: int = N_JOINTS,
+                 dims: int = 2):
         self.config = config
         self.n_joints = n_joints
+        self.dims = dims
         self.reset()
 
     def reset(self):
         self._t = None
-        self._xy = None
-        self._valid = None
+        self._kp = None      # the last frame as given; masked only when a grid point needs it
+        self._masked = None
 
     def process_frame(self, timestamp_s: float, keypoints):
-        """Take one frame; return ``(times_s (n,), xy (n, J, 2))`` of the grid frames it completes.
+        """Take one frame; return ``(times_s (n,), positions (n, J, dims))`` of the grid frames
+        it completes.
 
         Raises
         ------
         ParameterError
-            If ``timestamp_s`` is not finite or does not increase.
+            If ``timestamp_s`` is not finite or does not increase, or the frame's shape
+            does not fit.
         """
-        kp = valid_keypoints(np.asarray(keypoints)[None], n_joints=self.n_joints)[0]
+        kp = np.asarray(keypoints)
+        if kp.dtype == np.float64 and kp.shape == (self.n_joints, self.dims + 1):
+            kp = kp.copy()  # kept for later: the caller may reuse its buffer
+        else:
+            kp = valid_keypoints(kp[None], n_joints=self.n_joints, dims=self.dims)[0]
         t = float(timestamp_s)
         if not np.isfinite(t):
             raise ParameterError(f"timestamp must be finite seconds, got {timestamp_s!r}")
         if self._t is not None and t <= self._t:
             raise ParameterError(
                 f"timestamps must strictly increase: got {t!r} s after {self._t!r} s")
-        xy, valid = mask_missing(kp, min_confidence=self.config.min_confidence)
         if self._t is None:
             g = _grid_times(t, t, self.config.fps)
+            xy, valid = self._mask(kp)
             out = np.repeat(np.where(valid[:, None], xy, np.nan)[None], len(g), axis=0)
-        else:
-            # Grid points in (previous t, t]; the one equal to the previous t was emitted then.
-            g = _grid_times(self._t, t, self.config.fps)
-            g = g[g > self._t + 1e-9]
-            n = len(g)
-            ta = np.full(n, self._t)
-            tb = np.full(n, t)
-            exact = np.abs(g - t) <= 1e-9
-            ta = np.where(exact, t, ta)
-            out, _ = _interpolate(
-                g, ta, tb,
-                np.where(exact[:, None, None], xy, self._xy), np.where(exact[:, None], valid, self._valid),
-                np.broadcast_to(xy, (n,) + xy.shape), np.broadcast_to(valid, (n,) + valid.shape),
-                self.config.max_gap_s)
-        self._t, self._xy, self._valid = t, xy, valid
+            self._t, self._kp, self._masked = t, kp, (xy, valid)
+            return g, out
+        # Grid points in (previous t, t]; the one equal to the previous t was emitted then.
+        g = _grid_times(self._t, t, self.config.fps)
+        g = g[g > self._t + 1e-9]
+        n = len(g)
+        if n == 0:  # between two grid points (a fast sender): nothing to interpolate yet
+            self._t, self._kp, self._masked = t, kp, None
+            return g, np.zeros((0, self.n_joints, self.dims))
+        xy, valid = self._mask(kp)
+        if n == 1 and abs(g[0] - t) <= 1e-9:  # a frame on the grid (a 3D front end's): as it is
+            self._t, self._kp, self._masked = t, kp, (xy, valid)
+            return g, xy[None]
+        prev_xy, prev_valid = self._masked if self._masked is not None else self._mask(self._kp)
+        ta = np.full(n, self._t)
+        tb = np.full(n, t)
+        exact = np.abs(g - t) <= 1e-9
+        ta = np.where(exact, t, ta)
+        out, _ = _interpolate(
+            g, ta, tb,
+            np.where(exact[:, None, None], xy, prev_xy),
+            np.where(exact[:, None], valid, prev_valid),
+            np.broadcast_to(xy, (n,) + xy.shape), np.broadcast_to(valid, (n,) + valid.shape),
+            self.config.max_gap_s)
+        self._t, self._kp, self._masked = t, kp, (xy, valid)
         return g, out
+
+    def _mask(self, kp):
+        return mask_missing(kp, min_confidence=self.config.min_confidence, dims=self.dims)
 
 
 def _midpoint(a, b):
@@ -335,6 +383,63 @@ def torso_length(xy) -> np.ndarray:
     return np.hypot(*(sh - hp).T)
 
 
+#: Stand-ins for the torso length when no shoulder-hip pair is seen (a partial
+#: body: head and hands, an occluded lower half): ``(joint pairs, ratio)``, the
+#: torso taken as ``ratio`` x the mean length of the pairs seen, the first entry
+#: with a pair seen winning. Ratios: medians of torso / distance over 20
+#: generated exercise views (camera azimuths 0-360 degrees) and 36 AIST++ 2D
+#: views of break dance (shoulders 1.7 and 1.8, hips 3.4 and 2.9; nose to
+#: wrists 0.7 on exercise, 1.1 for break dancers, who keep their hands closer
+#: to the head). They spread by about 2x across poses and views, which the
+#: offsets' own normalisation absorbs: only the stillness floor and the beat
+#: network's input level see the scale.
+SCALE_STAND_INS = (
+    (((LEFT_SHOULDER, RIGHT_SHOULDER),), 1.8),   # shoulder width
+    (((LEFT_HIP, RIGHT_HIP),), 3.0),             # hip width
+    (((0, 9), (0, 10)), 0.7),                    # nose to each wrist
+)
+
+
+def body_size(xy) -> tuple[np.ndarray, np.ndarray]:
+    """Torso length per frame, and a stand-in from other joints where it is unseen.
+
+    Parameters
+    ----------
+    xy : array_like, shape (T, 17, 2)
+        COCO-17 positions, NaN where missing.
+
+    Returns
+    -------
+    torso : np.ndarray, shape (T,)
+        :func:`torso_length`.
+    stand_in : np.ndarray, shape (T,)
+        Where the torso is NaN: the first of :data:`SCALE_STAND_INS` with a
+        pair seen, in torso lengths; NaN where the torso is seen or nothing is.
+
+    Examples
+    --------
+    >>> xy = np.full((1, 17, 2), np.nan); xy[0, 0] = [0, 0]; xy[0, 9] = [3, 4]
+    >>> [float(v) for v in body_size(xy)[1]]
+    [3.5]
+    """
+    xy = np.asarray(xy, dtype=np.float64)
+    torso = torso_length(xy)
+    stand_in = np.full(len(xy), np.nan)
+    unseen = np.flatnonzero(np.isnan(torso))
+    if len(unseen) == 0:  # the usual full body: nothing more to compute per frame
+        return torso, stand_in
+    part = xy[unseen]
+    found = np.full(len(unseen), np.nan)
+    for pairs, ratio in SCALE_STAND_INS:
+        lengths = np.stack([np.hypot(*(part[:, a] - part[:, b]).T) for a, b in pairs])
+        seen = np.isfinite(lengths)
+        n = seen.sum(axis=0)
+        mean = np.where(seen, lengths, 0.0).sum(axis=0) / np.maximum(n, 1)
+        found = np.where(np.isnan(found) & (n > 0), ratio * mean, found)
+    stand_in[unseen] = found
+    return torso, stand_in
+
+
 def body_scale(xy, *, config: KeypointConfig = KeypointConfig()) -> np.ndarray:
     """Running (causal) median torso length per frame, the unit of all motion.
 
@@ -342,17 +447,19 @@ def body_scale(xy, *, config: KeypointConfig = KeypointConfig()) -> np.ndarray:
     ----------
     xy : array_like, shape (T, 17, 2)
     config : KeypointConfig
-        ``scale_window_s`` sets the median window.
+        ``scale_window_s`` sets the median window; ``body_scale``, if set, is
+        the scale of every frame.
 
     Returns
     -------
     np.ndarray, shape (T,)
         Median of the finite torso lengths in the last ``scale_window_frames``
-        frames; NaN until a torso has been seen.
+        frames; where the window holds none, the median of their stand-ins
+        (:func:`body_size`); NaN until a body has been seen.
     """
-    torso = torso_length(xy)
+    torso, stand_in = body_size(xy)
     tracker = BodyScaleTracker(config)
-    return np.array([tracker.process_frame(v) for v in torso])
+    return np.array([tracker.process_frame(a, b) for a, b in zip(torso, stand_in)])
 
 
 class BodyScaleTracker:
@@ -363,25 +470,44 @@ class BodyScaleTracker:
         self.reset()
 
     def reset(self):
-        self._window = deque()
-        # The valid lengths of the window, kept sorted: the median is a lookup.
-        self._sorted = []
-        self._last = np.nan
+        # Torso lengths and stand-ins of the window, each kept sorted: the median is a lookup.
+        self._torso = _RunningMedian(self.config.scale_window_frames)
+        self._stand_in = _RunningMedian(self.config.scale_window_frames)
+        self._last = np.nan if self.config.body_scale is None else float(self.config.body_scale)
 
-    def process_frame(self, torso: float) -> float:
-        """Take one frame's torso length (NaN if unseen); return the current body scale."""
-        torso = float(torso)
-        valid = np.isfinite(torso) and torso > 0
-        self._window.append(torso if valid else None)
+    def process_frame(self, torso: float, stand_in: float = np.nan) -> float:
+        """Take one frame's torso length and its stand-in (NaN if unseen); return the body scale."""
+        if self.config.body_scale is not None:
+            return self._last
+        a = self._torso.push(torso)
+        b = self._stand_in.push(stand_in)
+        if np.isfinite(a):
+            self._last = a
+        elif np.isfinite(b):
+            self._last = b
+        return self._last
+
+
+class _RunningMedian:
+    """Median of the finite positive values among the last ``size`` pushed; NaN if none."""
+
+    def __init__(self, size: int):
+        self._window = deque()
+        self._sorted = []
+        self._size = size
+
+    def push(self, value: float) -> float:
+        value = float(value)
+        valid = np.isfinite(value) and value > 0
+        self._window.append(value if valid else None)
         if valid:
-            bisect.insort(self._sorted, torso)
-        if len(self._window) > self.config.scale_window_frames:
+            bisect.insort(self._sorted, value)
+        if len(self._window) > self._size:
             old = self._window.popleft()
             if old is not None:
                 del self._sorted[bisect.bisect_left(self._sorted, old)]
         n = len(self._sorted)
-        if n:
-            mid = n // 2
-            middle = self._sorted[mid - 1:mid + 1] if n % 2 == 0 else self._sorted[mid:mid + 1]
-            self._last = sum(middle) / len(middle)
-        return self._last
+        if not n:
+            return np.nan
+        mid = n // 2
+        return (self._sorted[mid - 1] + self._sorted[mid]) / 2 if n % 2 == 0 else self._sorted[mid]

@@ -16,16 +16,22 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .completion import Completion, complete_clip
 from .directogram import N_BINS, DirectogramTracker, directogram
 from .errors import ParameterError
 from .keypoints import (FPS, BodyScaleTracker, KeypointConfig, Resampler, body_scale,
-                        resample, torso_length)
+                        body_size, resample)
 from .kinematic import FluxTracker, KinematicConfig, OffsetNormaliser, kinematic_offsets
 from .tempo import TempoConfig, estimate_tempo, tempo_curve
 from .visual_beats import VisualBeatConfig, frames_to_time, pick_peaks, visual_beats
 
-__all__ = ["RhythmConfig", "MotionRhythm", "motion_rhythm", "MotionFrame", "MotionRhythmTracker",
-           "ClipAnalysis", "analyze"]
+__all__ = ["COMPLETION_SEED", "RhythmConfig", "MotionRhythm", "motion_rhythm", "MotionFrame",
+           "MotionRhythmTracker", "ClipAnalysis", "analyze"]
+
+
+#: Seeds the jitter of the joints a partial body is completed with
+#: (:mod:`ibeat_core.completion`): every stream draws the same numbers.
+COMPLETION_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,8 @@ def motion_rhythm(timestamps_s, keypoints, *, config: RhythmConfig = RhythmConfi
     """
     times, xy = resample(timestamps_s, keypoints, config=config.keypoints)
     scale = body_scale(xy, config=config.keypoints)
-    dg = directogram(xy, scale, fps=config.fps, n_bins=config.n_bins)
+    body = complete_clip(xy, scale, seed=COMPLETION_SEED)
+    dg = directogram(body, scale, fps=config.fps, n_bins=config.n_bins)
     offsets = kinematic_offsets(dg, config=config.kinematic, causal=causal)
     return MotionRhythm(times, xy, scale, dg, offsets)
 
@@ -166,10 +173,11 @@ class MotionRhythmTracker:
         self._directogram = DirectogramTracker(fps=config.fps, n_bins=config.n_bins)
         self._flux = FluxTracker(config.kinematic, n_bins=config.n_bins)
         self._normaliser = OffsetNormaliser(config.kinematic)
+        self._completion = Completion(COMPLETION_SEED)
 
     def reset(self):
         for stage in (self._resampler, self._scale, self._directogram, self._flux,
-                      self._normaliser):
+                      self._normaliser, self._completion):
             stage.reset()
 
     def process_frame(self, timestamp_s: float, keypoints) -> list[MotionFrame]:
@@ -182,8 +190,13 @@ class MotionRhythmTracker:
         """
         out = []
         for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
-            scale = self._scale.process_frame(float(torso_length(xy[None])[0]))
-            row = self._directogram.process_frame(xy, scale)
+            if self.config.keypoints.body_scale is not None:  # metres: nothing to measure
+                scale = self.config.keypoints.body_scale
+            else:
+                torso, stand_in = body_size(xy[None])
+                scale = self._scale.process_frame(float(torso[0]), float(stand_in[0]))
+            row = self._directogram.process_frame(self._completion.process_frame(xy, scale),
+                                                  scale)
             flux = self._flux.process_frame(row)
             out.append(MotionFrame(float(t), row, self._normaliser.process_frame(flux), flux, xy,
                                    float(scale)))

@@ -47,6 +47,7 @@ import numpy as np
 
 from .beat_hmm import BeatHMMConfig
 from .beat_tracking import BeatFrame, BeatNetwork
+from .body3d import Body3DConfig, BodyFrontEnd
 from .drumgen import CONTEXT_BEATS, DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
 from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT,
                     genre_index, velocity_to_midi)
@@ -133,7 +134,10 @@ class SessionConfig:
         B-HMM settings; None uses the defaults at ``rhythm.fps``.
     tracker : str
         The beat stage, by name (:data:`ibeat_core.trackers.TRACKERS`); the
-        default is the paper's VisBeatNet + B-HMM.
+        default is ``"groove"`` (:mod:`ibeat_core.groove`).
+    body3d : Body3DConfig or None
+        Frames are 3D joints of this layout and frame (:mod:`ibeat_core.body3d`);
+        None: COCO-17 2D keypoints.
     """
 
     mode: str = "poly"
@@ -149,6 +153,7 @@ class SessionConfig:
     rhythm: RhythmConfig = field(default_factory=RhythmConfig)
     hmm: BeatHMMConfig | None = None
     tracker: str = DEFAULT_TRACKER
+    body3d: Body3DConfig | None = None
 
     def __post_init__(self):
         if self.tracker not in TRACKERS:
@@ -170,6 +175,13 @@ class SessionConfig:
             raise ParameterError(f"idle_reset_beats must be > 0, got {self.idle_reset_beats!r}")
         # Sampling settings are checked where they are used, once.
         self.drumgen_config()
+
+    @property
+    def rhythm_in_force(self) -> RhythmConfig:
+        """:attr:`rhythm`, with the fixed metric body scale of a 3D body."""
+        if self.body3d is None:
+            return self.rhythm
+        return replace(self.rhythm, keypoints=self.body3d.keypoint_config(self.rhythm.keypoints))
 
     def drumgen_config(self) -> DrumGenConfig:
         return DrumGenConfig(genre=self.genre, temperature=self.temperature,
@@ -253,6 +265,8 @@ class DrumHit:
         hardest during the last beat (for spatial audio and visual cues).
     joint_x, joint_y : float
         That joint's last known position, in the client's coordinate units.
+    joint_z : float
+        Its depth, for a 3D body (client's units and frame); 0 for 2D keypoints.
     """
 
     time_s: float
@@ -266,6 +280,7 @@ class DrumHit:
     joint: int
     joint_x: float
     joint_y: float
+    joint_z: float = 0.0
 
 
 class Session:
@@ -281,7 +296,11 @@ class Session:
         self.networks = networks
         self.config = config
         #: The beat stage (:class:`~ibeat_core.beat_tracking.StreamingBeatTracker`).
-        self.tracker = build_tracker(config.tracker, networks, rhythm=config.rhythm, hmm=config.hmm)
+        self.tracker = build_tracker(config.tracker, networks, rhythm=config.rhythm_in_force,
+                                     hmm=config.hmm)
+        #: 3D frames -> the 2D view the beat stage reads, on its grid (None for 2D keypoints).
+        self.body = (None if config.body3d is None
+                     else BodyFrontEnd(config.body3d, config.rhythm.keypoints))
         self._frame_s = 1.0 / config.rhythm.fps
         self._mono = MonoNoteGenerator(networks.mono, temperature=config.temperature,
                                        seed=config.seed)
@@ -290,6 +309,8 @@ class Session:
     def reset(self):
         """Forget the stream; the next frame starts a new one."""
         self.tracker.reset()
+        if self.body is not None:
+            self.body.reset()
         self._feel_rng = np.random.default_rng([self.config.seed, _FEEL_STREAM])
         self._start_groove()
         self._style_state = self.networks.style.initial_state()
@@ -302,6 +323,7 @@ class Session:
         self._last_xy = None
         self._last_speed = np.zeros(N_JOINTS)
         self._position = np.zeros((N_JOINTS, 2))
+        self._position3d = np.zeros((N_JOINTS, 3))
         self._last_beat_s = -np.inf
         self._last_period_s = None
         self._n_beats = 0
@@ -329,8 +351,9 @@ class Session:
         ----------
         timestamp_s : float
             Capture time [s] in the client's clock; strictly increasing.
-        keypoints : array_like, shape (17, 2|3)
-            COCO-17 ``[x, y(, confidence)]`` in any consistent units.
+        keypoints : array_like, shape (17, 2|3), or (J, 3|4) for a 3D body
+            COCO-17 ``[x, y(, confidence)]`` in any consistent units; with
+            ``config.body3d``, ``[x, y, z(, confidence)]`` of its layout's J joints.
 
         Returns
         -------
@@ -341,7 +364,14 @@ class Session:
     def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
         """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
         out = []
-        grid_frames = self.tracker.process_frame_with_pose(timestamp_s, keypoints)
+        if self.body is None:
+            grid_frames = self.tracker.process_frame_with_pose(timestamp_s, keypoints)
+        else:
+            grid_frames = []
+            for t, view, positions in zip(*self.body.process_frame(timestamp_s, keypoints)):
+                seen = np.isfinite(positions).all(axis=1)
+                self._position3d[seen] = positions[seen]
+                grid_frames += self.tracker.process_frame_with_pose(t, view)
         self._now_s = float(timestamp_s)
         for f, xy, scale in grid_frames:
             env, self._style_state = self.networks.style.step(f.kinematic_offset,
@@ -415,10 +445,13 @@ class Session:
     def _hit(self, time_s, drum, velocity, index, step) -> DrumHit:
         """A hit emitted now (the newest input frame's time) for beat ``index``."""
         emitted_s = self._now_s
-        x, y = self._position[self._joint]
+        if self.body is None:
+            (x, y), z = self._position[self._joint], 0.0
+        else:
+            x, y, z = self._position3d[self._joint]
         return DrumHit(float(time_s), int(drum), int(GM_EXPORT_PITCHES[drum]), float(velocity),
                        int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s),
-                       self._joint, float(x), float(y))
+                       self._joint, float(x), float(y), float(z))
 
     def _style_context(self, f: BeatFrame, beat_s: float, period: float) -> np.ndarray:
         """Style ``(12,)`` of the three beat intervals before ``beat_s``.
@@ -497,7 +530,7 @@ def run_session(networks: Networks, timestamps_s, keypoints, *,
     networks : Networks
     timestamps_s : array_like, shape (T,)
         Strictly increasing capture times [s].
-    keypoints : array_like, shape (T, 17, 2|3)
+    keypoints : array_like, shape (T, 17, 2|3), or (T, J, 3|4) for a 3D body
     config : SessionConfig
     """
     session = Session(networks, config)

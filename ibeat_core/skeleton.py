@@ -19,6 +19,8 @@ __all__ = [
     "COCO17_MIRROR",
     "COCO17_BONES",
     "TORSO",
+    "BLAZEPOSE33_JOINTS",
+    "BODY25_JOINTS",
     "BLAZEPOSE33_TO_COCO17",
     "BODY25_TO_COCO17",
     "LAYOUTS",
@@ -62,6 +64,22 @@ COCO17_BONES = (
 
 # Shoulders and hips: the rigid part of the body used for size and centre.
 TORSO = (5, 6, 11, 12)
+
+#: MediaPipe BlazePose's 33 landmarks, in order.
+BLAZEPOSE33_JOINTS = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)
+#: OpenPose BODY_25's joints, in order.
+BODY25_JOINTS = (
+    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)
 
 # MediaPipe BlazePose: 0 nose, 2/5 left/right eye centre, 7/8 ears,
 # 11-16 shoulders/elbows/wrists, 23-28 hips/knees/ankles; in every pair the

@@ -1,5 +1,14 @@
 """``ibeat-replay``: a headless client that streams a recorded clip exactly like a live one.
 
+A 2D clip (AIST++ ``.pkl``, ibeat ``.npz`` with ``keypoints``; default: the
+bundled AIST++ clip) goes out as COCO-17 keypoints, as a camera client sends
+them. A 3D clip (:func:`ibeat_io.clips3d.load_clip3d`: AIST++ 3D keypoints
+``keypoints3d/*.npy``, a Dance-with-Melody ``DANCE_*`` folder, CMU ``.bvh``
+and ``.amc``, ibeat 3D ``.npz`` with ``joints``) goes out as a VR or game
+client would send it (:func:`ibeat_io.clips3d.client_frames`): the full body,
+head + hands, Unity Humanoid bones or tracked points (``--body``), at the
+headset's rate (``--rate``, 72/90/120 Hz) in an engine's frame (``--frame``).
+
 It sends the clip's frames over ``ibeat.v1.Ibeat/Session`` at their real timing
 (``--speed 1``, or faster, or ``max``: as fast as the server takes them),
 collects the beats and hits the server sends back, writes what it heard as
@@ -14,8 +23,9 @@ MIDI and WAV, and prints a latency report:
   time by the replay's own start (negative = late), and the share on time;
 * frames sent and acknowledged (processed, from the last SessionStats).
 
-Timestamps sent are the clip's own, in integer microseconds; a joint the clip
-has as NaN goes out as confidence 0 (the protocol's "missed joint").
+Timestamps sent are the clip's own (3D: the client's, ``k / rate``), in
+integer microseconds; a joint the clip has as NaN goes out as confidence 0
+(the protocol's "missed joint").
 """
 
 from __future__ import annotations
@@ -29,10 +39,13 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from ibeat_io.clips3d import (BODIES, DEFAULT_BODY, DEFAULT_FRAME, DEFAULT_RATE_HZ, FRAMES,
+                               is_clip3d)
 from ibeat_io.session_options import add_session_options
 
 from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
+from .layouts import LAYOUTS
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -41,12 +54,20 @@ __all__ = ["clip_frames", "frame_messages", "Replay", "replay", "hit_leads_ms", 
            "write_outputs", "main"]
 
 _MODES = {"poly": pb.DRUM_MODE_POLY, "mono": pb.DRUM_MODE_MONO}
+# 3D layout name -> its wire value; engine frame -> SessionConfig values.
+_LAYOUTS_3D = {v.name: k for k, v in LAYOUTS.items() if v.is_3d}
+_HANDEDNESS = {"right": pb.HANDEDNESS_RIGHT, "left": pb.HANDEDNESS_LEFT}
+_UP_AXES = {"y": pb.UP_AXIS_Y, "z": pb.UP_AXIS_Z}
+# The options only a 3D clip takes (argparse dests).
+_OPTIONS_3D = ("body", "rate", "frame")
 
 
 def clip_frames(timestamps_s, keypoints) -> tuple[np.ndarray, np.ndarray]:
-    """A clip as wire frames: ``(timestamps [us] int64 (T,), keypoints float32 (T, J, 3))``.
+    """A clip as wire frames: ``(timestamps [us] int64 (T,), keypoints float32 (T, J, C))``.
 
-    NaN/Inf joints become ``[0, 0, 0]`` (confidence 0 = missed joint).
+    ``keypoints`` are ``[x, y, confidence]`` (C = 3, 2D) or ``[x, y, z,
+    confidence]`` (C = 4, 3D) per joint; a joint with any NaN/Inf value becomes
+    all zeros (confidence 0 = missed joint).
     """
     t_us = np.round(np.asarray(timestamps_s, dtype=np.float64) * 1e6).astype(np.int64)
     kp = np.array(keypoints, dtype=np.float32)
@@ -176,17 +197,60 @@ def _speed(text: str) -> float | None:
     return value
 
 
+def _clip_2d(path: Path, view: int):
+    """A 2D clip's wire frames, session layout, report entries and plot title."""
+    from ibeat_io.clips import load_clip
+    clip = load_clip(path, view=view)
+    t_us, kp = clip_frames(clip.timestamps_s, clip.keypoints)
+    config = pb.SessionConfig(layout=pb.SKELETON_LAYOUT_COCO17)
+    info = {"clip": str(path), "view": clip.view}
+    return t_us, kp, config, info, f"{clip.name} (view {clip.view})"
+
+
+def _clip_3d(path: Path, *, body: str, rate_hz: float, frame: str):
+    """A 3D clip as a VR client sends it: wire frames, session layout and frame, report
+    entries and plot title."""
+    from ibeat_io.clips3d import client_frames, load_clip3d
+    mocap = load_clip3d(path)
+    timestamps_s, points, layout = client_frames(mocap, body=body, rate_hz=rate_hz, frame=frame)
+    t_us, kp = clip_frames(timestamps_s, points)
+    handedness, up = FRAMES[frame]
+    config = pb.SessionConfig(layout=_LAYOUTS_3D[layout],
+                              coordinate_space=pb.COORDINATE_SPACE_METERS,
+                              handedness=_HANDEDNESS[handedness], up_axis=_UP_AXES[up],
+                              nominal_fps=rate_hz)
+    info = {"clip": str(path), "body": body, "rate_hz": rate_hz, "frame": frame,
+            "layout": layout}
+    return t_us, kp, config, info, f"{mocap.name} ({body} at {rate_hz:g} Hz, {frame})"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="ibeat-replay", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Stream a keypoint clip to an ibeat server like a live client; write the "
-                    "drums heard and print a latency report.")
+        description="Stream a keypoint clip to an ibeat server like a live client (a 3D clip "
+                    "like a VR or game client); write the drums heard and print a latency "
+                    "report.")
     parser.add_argument("clip", nargs="?", type=Path, default=None,
-                        help="AIST++ .pkl or ibeat .npz clip (default: the bundled AIST++ clip)")
+                        help="2D: AIST++ .pkl or ibeat .npz with keypoints (default: the bundled "
+                             "AIST++ clip); 3D: AIST++ 3D keypoints3d/*.npy (in its dataset "
+                             "folder), a Dance-with-Melody DANCE_* folder, CMU .bvh[.gz] or "
+                             ".amc, ibeat .npz with joints")
     parser.add_argument("--server", default="localhost:50051", help="host:port of ibeat-server")
-    parser.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
+    parser.add_argument("--view", type=int, default=0, help="camera view of a multi-view 2D clip")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help="1.0 = the clip's real timing, 2 = twice as fast, max = no pacing")
+    # Unset unless given (SUPPRESS), so that a 2D clip can refuse them.
+    parser.add_argument("--body", choices=BODIES, default=argparse.SUPPRESS,
+                        help="3D clips: what the client tracks and sends: every COCO-17 joint, "
+                             "headset + controllers, Unity Humanoid bones, or tracked points "
+                             f"(default: {DEFAULT_BODY})")
+    parser.add_argument("--rate", type=float, metavar="HZ", default=argparse.SUPPRESS,
+                        help="3D clips: the client's frame rate [Hz], e.g. a headset's 72, 90 "
+                             f"or 120 (default: {DEFAULT_RATE_HZ:g})")
+    parser.add_argument("--frame", choices=tuple(FRAMES), default=argparse.SUPPRESS,
+                        help="3D clips: the engine whose coordinate frame is sent (unity: "
+                             f"left-handed; openxr, godot: right-handed) (default: "
+                             f"{DEFAULT_FRAME})")
     add_session_options(parser, ("mode", "genre", "seed", "lead_ms"), server_lead_default=True)
     parser.add_argument("--out", type=Path, help="write the hits heard as General MIDI")
     parser.add_argument("--wav", type=Path, help="write the hits heard as WAV (synthesised kit)")
@@ -201,28 +265,38 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from ibeat_core.errors import IbeatError
-    from ibeat_io.clips import bundled_clip_path, load_clip
+    from ibeat_io.clips import bundled_clip_path
     path = args.clip if args.clip is not None else bundled_clip_path()
+    is_3d = is_clip3d(path)
+    given_3d = [f"--{dest}" for dest in _OPTIONS_3D if dest in vars(args)]
+    if given_3d and not is_3d:
+        print(f"ibeat-replay: {', '.join(given_3d)} only apply to 3D clips; {path} is a 2D "
+              "clip", file=sys.stderr)
+        return 2
     try:
-        clip = load_clip(path, view=args.view)
+        if is_3d:
+            t_us, kp, config, info, title = _clip_3d(
+                path, body=getattr(args, "body", DEFAULT_BODY),
+                rate_hz=getattr(args, "rate", DEFAULT_RATE_HZ),
+                frame=getattr(args, "frame", DEFAULT_FRAME))
+        else:
+            t_us, kp, config, info, title = _clip_2d(path, args.view)
     except (OSError, IbeatError) as e:
         print(f"ibeat-replay: {e}", file=sys.stderr)
         return 2
-    t_us, kp = clip_frames(clip.timestamps_s, clip.keypoints)
-    config = pb.SessionConfig(layout=pb.SKELETON_LAYOUT_COCO17, mode=_MODES[args.mode],
-                              genre=args.genre, seed=args.seed)
+    config.mode, config.genre, config.seed = _MODES[args.mode], args.genre, args.seed
     if args.lead_ms is not None:
         config.lead_time_us = int(round(args.lead_ms * 1e3))
     with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca) as channel:
         if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
             return 2
         r = replay(channel, t_us, kp, config=config, speed=args.speed)
-    rep = {"clip": str(path), "view": clip.view, "server": args.server, **report(r)}
+    rep = {**info, "server": args.server, **report(r)}
     rep.update(write_outputs(r, midi=args.out, wav=args.wav, seed=args.seed))
     if args.plot:
         from ibeat_io.plots import plot_heard
         plot_heard(r.timestamps_us[0], r.beats, r.hits, hit_leads_ms(r), args.plot,
-                   title=f"{clip.name} (view {clip.view}) through {args.server}")
+                   title=f"{title} through {args.server}")
         rep["plot"] = str(args.plot)
     print_report(rep, as_json=args.json)
     if r.status != grpc.StatusCode.OK:

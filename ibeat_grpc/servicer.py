@@ -44,13 +44,13 @@ from ibeat_core.keypoints import FPS
 from ibeat_core.session import Session, SessionConfig
 from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
                                StreamBeat, StreamHit, StreamRestarted)
-from ibeat_core.skeleton import BLAZEPOSE33_TO_COCO17, BODY25_TO_COCO17, N_JOINTS
 
+from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
-           "VALUES_PER_JOINT", "LAYOUTS", "NO_SOURCE_MESSAGE", "StreamError",
+           "VALUES_PER_JOINT", "NO_SOURCE_MESSAGE", "StreamError",
            "session_config", "frame_keypoints", "event_messages", "hit_message", "Outbox",
            "StreamPipeline", "SessionRegistry", "IbeatServicer", "model_versions"]
 
@@ -61,15 +61,8 @@ PROTOCOL = "ibeat.v1"
 MAX_MESSAGE_BYTES = 64 * 1024
 #: Messages queued for a client that is not reading before drops begin.
 OUTBOX_SIZE = 256
-#: Floats per joint in PoseFrame.keypoints: x, y, confidence.
+#: Floats per joint in a 2D layout's PoseFrame.keypoints: x, y, confidence.
 VALUES_PER_JOINT = 3
-#: Wire layout -> (name, joint count, index map onto COCO-17 or None).
-LAYOUTS = {
-    pb.SKELETON_LAYOUT_UNSPECIFIED: ("coco17", N_JOINTS, None),
-    pb.SKELETON_LAYOUT_COCO17: ("coco17", N_JOINTS, None),
-    pb.SKELETON_LAYOUT_BLAZEPOSE33: ("blazepose33", 33, np.asarray(BLAZEPOSE33_TO_COCO17)),
-    pb.SKELETON_LAYOUT_BODY25: ("body25", 25, np.asarray(BODY25_TO_COCO17)),
-}
 _MODES = {pb.DRUM_MODE_UNSPECIFIED: "poly", pb.DRUM_MODE_POLY: "poly", pb.DRUM_MODE_MONO: "mono"}
 #: Subscribe on a server started without a source.
 NO_SOURCE_MESSAGE = ("this server has no camera or video source; start it with --camera N or "
@@ -90,8 +83,8 @@ def _invalid(message: str) -> StreamError:
     return StreamError(grpc.StatusCode.INVALID_ARGUMENT, message)
 
 
-def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, str, int, np.ndarray | None]:
-    """A wire config as ``(core SessionConfig, layout name, joints per frame, index map)``.
+def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, WireLayout]:
+    """A wire config as ``(core SessionConfig, the layout its frames come in)``.
 
     Raises
     ------
@@ -118,7 +111,11 @@ def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, str, int, np.n
             raise _invalid(f"{name} must be >= 0, got {getattr(msg, name)!r}")
     if msg.HasField("lead_time_us") and not 0 < msg.lead_time_us <= 2_000_000:
         raise _invalid(f"lead_time_us must be in (0, 2000000] us, got {msg.lead_time_us}")
-    name, n_joints, index = LAYOUTS[msg.layout]
+    layout = LAYOUTS[msg.layout]
+    try:
+        body3d = frame_of(msg, layout)
+    except ValueError as e:
+        raise _invalid(str(e)) from None
 
     def opt(field, default):
         return float(getattr(msg, field)) if msg.HasField(field) else default
@@ -129,15 +126,21 @@ def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, str, int, np.n
             density=opt("density", _DEFAULT.density),
             temperature=opt("temperature", _DEFAULT.temperature),
             genre_strength=opt("genre_strength", _DEFAULT.genre_strength),
-            lead_s=msg.lead_time_us / 1e6 if msg.HasField("lead_time_us") else _DEFAULT.lead_s)
+            lead_s=msg.lead_time_us / 1e6 if msg.HasField("lead_time_us") else _DEFAULT.lead_s,
+            body3d=body3d)
     except ParameterError as e:
         raise _invalid(str(e)) from None
-    return config, name, n_joints, index
+    return config, layout
 
 
-def frame_keypoints(frame: pb.PoseFrame, *, n_joints: int, index: np.ndarray | None,
-                    layout: str = "coco17") -> np.ndarray:
-    """A frame's flat keypoints as COCO-17 ``(17, 3)`` float32 ``[x, y, confidence]``.
+def frame_keypoints(frame: pb.PoseFrame, layout: WireLayout) -> np.ndarray:
+    """A frame's flat keypoints as the engine takes them.
+
+    Returns
+    -------
+    np.ndarray, float32
+        2D layouts: COCO-17 ``(17, 3)`` ``[x, y, confidence]``; 3D layouts: the
+        layout's ``(J, 4)`` ``[x, y, z, confidence]``.
 
     Raises
     ------
@@ -145,18 +148,22 @@ def frame_keypoints(frame: pb.PoseFrame, *, n_joints: int, index: np.ndarray | N
         INVALID_ARGUMENT on a wrong count of values or any NaN/Inf.
     """
     kp = np.asarray(frame.keypoints, dtype=np.float32)
-    expected = n_joints * VALUES_PER_JOINT
+    per = layout.values_per_joint
+    values = "x, y, z, confidence" if layout.is_3d else "x, y, confidence"
+    expected = layout.n_joints * per
     if kp.size != expected:
         raise _invalid(f"frame {frame.frame_id} (t={frame.timestamp_us} us): expected {expected} "
-                       f"keypoint values ({n_joints} {layout} joints x {VALUES_PER_JOINT}: x, y, "
-                       f"confidence), got {kp.size}")
-    kp = kp.reshape(n_joints, VALUES_PER_JOINT)
+                       f"keypoint values ({layout.n_joints} {layout.name} joints x {per}: "
+                       f"{values}), got {kp.size}")
+    kp = kp.reshape(layout.n_joints, per)
     bad = ~np.isfinite(kp)
     if bad.any():
         j, v = np.argwhere(bad)[0]
+        axis = ("xyzc" if layout.is_3d else "xyc")[v]
         raise _invalid(f"frame {frame.frame_id} (t={frame.timestamp_us} us): joint {j} "
-                       f"{'xyc'[v]} is {kp[j, v]}; send a missed joint with confidence 0 "
-                       f"and finite x, y")
+                       f"({layout.joints[j]}) {axis} is {kp[j, v]}; send a missed joint with "
+                       f"confidence 0 and finite coordinates")
+    index = layout.index
     return kp if index is None else kp[index]
 
 
@@ -324,31 +331,33 @@ class StreamPipeline:
 
     # -- internals --------------------------------------------------------------------
     def _accept(self, msg: pb.SessionConfig) -> pb.ServerMessage:
-        config, self.layout, self.n_joints, self.index = session_config(msg)
+        config, self.layout = session_config(msg)
         self.session = Session(self.networks, config)
         self.stream = EngineStream(self.session, max_gap_us=self.max_gap_us,
                                    stats_interval_us=self.stats_interval_us)
         return pb.ServerMessage(accepted=pb.SessionAccepted(
             session_id=self.session_id, model_versions=model_versions(),
-            internal_rate_hz=float(config.rhythm.fps), joints_expected=self.n_joints,
-            values_per_joint=VALUES_PER_JOINT, lead_time_us=int(round(config.lead_s * 1e6)),
+            internal_rate_hz=float(config.rhythm.fps), joints_expected=self.layout.n_joints,
+            values_per_joint=self.layout.values_per_joint,
+            lead_time_us=int(round(config.lead_s * 1e6)),
             genre=config.genre, mode=config.mode, max_gap_us=self.max_gap_us,
             stats_interval_us=self.stats_interval_us))
 
     def _frame(self, frame: pb.PoseFrame) -> list:
         self.frames_received += 1
-        kp = frame_keypoints(frame, n_joints=self.n_joints, index=self.index, layout=self.layout)
+        kp = frame_keypoints(frame, self.layout)
         try:
             step = self.stream.push(frame.timestamp_us, kp, frame_id=frame.frame_id)
         except ParameterError as e:
             raise _invalid(str(e)) from None
-        out = event_messages(step.events, frame_id=frame.frame_id)
+        out = event_messages(step.events, frame_id=frame.frame_id, layout=self.layout)
         if step.stats_due:
             out.append(self.stats())
         return out
 
 
-def event_messages(events, *, frame_id: int) -> list:
+def event_messages(events, *, frame_id: int, layout: WireLayout = LAYOUTS[pb.SKELETON_LAYOUT_COCO17]
+                   ) -> list:
     """Stream events of one frame as wire messages: a restart, then each BeatEvent and its hits
     batched in one DrumHits.
 
@@ -358,6 +367,8 @@ def event_messages(events, *, frame_id: int) -> list:
         One :class:`~ibeat_core.stream.StreamStep`'s events.
     frame_id : int
         Echoed on the beat and hit messages.
+    layout : WireLayout
+        The layout the frames came in (``DrumHit.layout_joint``).
 
     Returns
     -------
@@ -379,18 +390,20 @@ def event_messages(events, *, frame_id: int) -> list:
                 out.append(pb.ServerMessage(hits=pb.DrumHits(
                     beat_index=e.beat_index, emitted_us=e.emitted_us, frame_id=frame_id)))
                 batch = out[-1].hits  # the message's own copy: the constructor copies
-            batch.hits.append(hit_message(e))
+            batch.hits.append(hit_message(e, layout))
     return out
 
 
-def hit_message(e: StreamHit) -> pb.DrumHit:
-    """A stream hit on the wire."""
+def hit_message(e: StreamHit, layout: WireLayout = LAYOUTS[pb.SKELETON_LAYOUT_COCO17]
+                ) -> pb.DrumHit:
+    """A stream hit on the wire, its driving joint also named in ``layout``."""
     hit = e.hit
     return pb.DrumHit(time_us=e.time_us, drum_class=hit.drum_class,
                       drum=DRUM_CLASSES[hit.drum_class], gm_pitch=hit.pitch,
                       velocity=hit.midi_velocity, beat_index=e.beat_index, step=hit.step,
                       joint=int(hit.joint), joint_x=float(hit.joint_x),
-                      joint_y=float(hit.joint_y))
+                      joint_y=float(hit.joint_y), joint_z=float(hit.joint_z),
+                      layout_joint=layout.layout_joint(int(hit.joint)))
 
 
 @dataclass(eq=False)
@@ -481,7 +494,8 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             max_gap_us=self.max_gap_us, default_lead_time_us=int(round(_DEFAULT.lead_s * 1e6)),
             source=self.source.description if self.source is not None else "",
             listeners=self.listeners,
-            max_listeners=self.source.max_listeners if self.source is not None else 0)
+            max_listeners=self.source.max_listeners if self.source is not None else 0,
+            layouts=layout_infos())
 
     async def Subscribe(self, request, context):
         if self.source is None:

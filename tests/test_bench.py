@@ -41,6 +41,10 @@ def test_bench_tiny_run_writes_the_report(capsys, tmp_path):
     assert set(c["stages"]) == set(STAGES)
     for s in (*c["stages"].values(), c["push"]):
         assert 0 < s["median_ms"] <= s["p99_ms"]
+    for b in c["push_3d"].values():   # 3D bodies at a headset's rate, the same frame budget
+        assert b["grid_frames"] == 300 and b["input_fps"] == 90
+        assert b["input_frames"] > 2.5 * b["grid_frames"] and 0 < b["push"]["median_ms"]
+    assert {b["layout"] for b in c["push_3d"].values()} == {"coco17_3d", "head_hands"}
     assert c["beats"] >= 1 and c["generation"]["median_ms"] > 0
     assert c["generation_parts"]["drumgen_calls_per_beat"] == 2.0  # guidance: two runs
     assert c["targets"]["beat_generation_ms"]["target"] == TARGETS["beat_generation_ms"]
@@ -54,6 +58,7 @@ def test_bench_tiny_run_writes_the_report(capsys, tmp_path):
 
     md = (tmp_path / "performance.md").read_text()
     assert md == format_bench(report)
+    assert "whole push, 3D head + hands at 90 Hz" in md
     assert "`ibeat bench --sections compute,grpc --sessions 1 --duration-s 2 --compute-frames 300" in md
     assert json.loads((tmp_path / "performance.json").read_text())["command"] == report["command"]
 

@@ -119,6 +119,15 @@ def test_get_info_health_and_reflection(server, channel):
     assert info.protocol == "ibeat.v1" and info.internal_rate_hz == 30.0
     assert "funk" in info.genres and list(info.drum_classes)[:2] == ["kick", "snare"]
     assert info.max_message_bytes == MAX_MESSAGE_BYTES and info.max_sessions == 8
+    layouts = {x.layout: x for x in info.layouts}
+    assert set(layouts) == set(pb.SkeletonLayout.values()) - {pb.SKELETON_LAYOUT_UNSPECIFIED}
+    head_hands = layouts[pb.SKELETON_LAYOUT_HEAD_HANDS]
+    assert (head_hands.name, head_hands.is_3d, head_hands.values_per_joint) == (
+        "head_hands", True, 4)
+    assert list(head_hands.joints) == ["head", "left_hand", "right_hand"]
+    humanoid = layouts[pb.SKELETON_LAYOUT_HUMANOID]
+    assert len(humanoid.joints) == 19 and humanoid.joints[17] == "LeftHand"
+    assert layouts[pb.SKELETON_LAYOUT_BODY25].values_per_joint == 3
 
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     health = health_pb2_grpc.HealthStub(channel)
@@ -148,7 +157,7 @@ BAD_STREAMS = {
     "no config first": ([_frame(0, _KP)], grpc.StatusCode.FAILED_PRECONDITION, "config"),
     "no messages": ([], grpc.StatusCode.FAILED_PRECONDITION, "config"),
     "config twice": ([_CONFIG, _CONFIG], grpc.StatusCode.FAILED_PRECONDITION, "twice"),
-    "unknown layout": ([pb.ClientMessage(config=pb.SessionConfig(layout=7))],
+    "unknown layout": ([pb.ClientMessage(config=pb.SessionConfig(layout=99))],
                        grpc.StatusCode.INVALID_ARGUMENT, "layout"),
     "unknown mode": ([pb.ClientMessage(config=pb.SessionConfig(mode=9))],
                      grpc.StatusCode.INVALID_ARGUMENT, "mode"),
@@ -168,9 +177,25 @@ BAD_STREAMS = {
         layout=pb.SKELETON_LAYOUT_BODY25)), _frame(0, _KP)], grpc.StatusCode.INVALID_ARGUMENT,
         "expected 75"),
     "NaN coordinate": ([_CONFIG, _frame(0, _KP), _frame(33_333, _nan_kp(np.nan))],
-                       grpc.StatusCode.INVALID_ARGUMENT, "joint 9 x is nan"),
+                       grpc.StatusCode.INVALID_ARGUMENT, "joint 9 (left_wrist) x is nan"),
     "Inf coordinate": ([_CONFIG, _frame(0, _nan_kp(np.inf))], grpc.StatusCode.INVALID_ARGUMENT,
-                       "joint 9 x is inf"),
+                       "joint 9 (left_wrist) x is inf"),
+    "3D layout in pixels": ([pb.ClientMessage(config=pb.SessionConfig(
+        layout=pb.SKELETON_LAYOUT_HEAD_HANDS, coordinate_space=pb.COORDINATE_SPACE_PIXELS))],
+        grpc.StatusCode.INVALID_ARGUMENT, "needs COORDINATE_SPACE_METERS"),
+    "unknown handedness": ([pb.ClientMessage(config=pb.SessionConfig(
+        layout=pb.SKELETON_LAYOUT_HEAD_HANDS, handedness=5))], grpc.StatusCode.INVALID_ARGUMENT,
+        "handedness"),
+    "unknown up axis": ([pb.ClientMessage(config=pb.SessionConfig(up_axis=5))],
+                        grpc.StatusCode.INVALID_ARGUMENT, "up_axis"),
+    "3D frame of 2D size": ([pb.ClientMessage(config=pb.SessionConfig(
+        layout=pb.SKELETON_LAYOUT_HEAD_HANDS)), _frame(0, _KP[:3])],
+        grpc.StatusCode.INVALID_ARGUMENT, "expected 12 keypoint values (3 head_hands joints x 4"),
+    "NaN depth": ([pb.ClientMessage(config=pb.SessionConfig(
+        layout=pb.SKELETON_LAYOUT_HEAD_HANDS)),
+        pb.ClientMessage(frame=pb.PoseFrame(keypoints=[0, 1.6, 0, 1, -0.3, 1, 0.2, 1,
+                                                       0.3, 1, float("nan"), 1]))],
+        grpc.StatusCode.INVALID_ARGUMENT, "joint 2 (right_hand) z is nan"),
     "timestamps backwards": ([_CONFIG, _frame(100_000, _KP), _frame(50_000, _KP)],
                              grpc.StatusCode.INVALID_ARGUMENT, "going backwards"),
     "timestamp repeated": ([_CONFIG, _frame(100_000, _KP), _frame(100_000, _KP)],
@@ -377,14 +402,16 @@ def test_slow_reader_never_blocks_the_engine(networks, frames):
 
 def test_layout_maps_onto_coco17():
     from ibeat_core.skeleton import BLAZEPOSE33_TO_COCO17
-    config, name, n, index = session_config(pb.SessionConfig(layout=pb.SKELETON_LAYOUT_BLAZEPOSE33))
-    assert (name, n) == ("blazepose33", 33)
+    config, layout = session_config(pb.SessionConfig(layout=pb.SKELETON_LAYOUT_BLAZEPOSE33))
+    assert (layout.name, layout.n_joints, config.body3d) == ("blazepose33", 33, None)
     lm = np.zeros((33, 3), dtype=np.float32)
     lm[list(BLAZEPOSE33_TO_COCO17)] = np.arange(17 * 3, dtype=np.float32).reshape(17, 3)
-    kp = frame_keypoints(pb.PoseFrame(keypoints=lm.ravel().tolist()), n_joints=n, index=index)
+    kp = frame_keypoints(pb.PoseFrame(keypoints=lm.ravel().tolist()), layout)
     np.testing.assert_array_equal(kp, np.arange(17 * 3).reshape(17, 3))
     with pytest.raises(StreamError, match="expected 99"):
-        frame_keypoints(pb.PoseFrame(keypoints=[0.0] * 51), n_joints=n, index=index)
+        frame_keypoints(pb.PoseFrame(keypoints=[0.0] * 51), layout)
+    # A hit driven by the left wrist names BlazePose's left wrist too.
+    assert layout.layout_joint(9) == 15
 
 
 def test_generated_code_is_up_to_date(tmp_path):

@@ -90,6 +90,55 @@ def _instrumented(networks, config, acc: _Acc):
     return s
 
 
+def _clean_push(networks, config, streams, budget: int):
+    """Whole ``Session.process_frame`` time per grid frame over ``streams`` of
+    ``(timestamps_s, keypoints)``, a fresh session each: ``(seconds per grid frame, input
+    frames, grid frames)``; a push that completes no grid frame is charged to the next one."""
+    from ibeat_core.session import Session
+
+    push_s, n_in, n_grid = [], 0, 0
+    for timestamps_s, keypoints in streams:
+        s, pending = Session(networks, config), 0.0
+        for t, kp in zip(timestamps_s, keypoints):
+            t0 = time.perf_counter()
+            n = len(s.process_frame(t, kp))
+            pending += time.perf_counter() - t0
+            n_in += 1
+            if n:
+                push_s += [pending / n] * n
+                pending = 0.0
+                n_grid += n
+            if n_grid >= budget:
+                return push_s, n_in, n_grid
+    return push_s, n_in, n_grid
+
+
+#: 3D inputs timed beside the camera clip: name -> what the client sends
+#: (:data:`ibeat_io.clips3d.BODIES`).
+BODIES_3D = {"3D full body (COCO-17 3D)": "full", "3D head + hands": "head-hands"}
+#: Rate [Hz] of the 3D inputs timed (a headset's).
+HEADSET_HZ = 90.0
+
+
+def _bench_3d(networks, config, budget: int) -> dict:
+    """The whole push per grid frame for 3D bodies at a headset's rate: the generated
+    exercise suite's first clips (no data needed), each as every :data:`BODIES_3D`."""
+    from ibeat_core.body3d import Body3DConfig
+    from ibeat_io.clips3d import BODY_LAYOUTS, client_frames
+    from ibeat_io.exercise import exercise_suite
+
+    clips = exercise_suite(seed=0, n_clips=4)
+    out = {}
+    for name, body in BODIES_3D.items():
+        streams = [client_frames(c.mocap, body=body, rate_hz=HEADSET_HZ)[:2] for c in clips]
+        layout = BODY_LAYOUTS[body]
+        push_s, n_in, n_grid = _clean_push(
+            networks, replace(config, body3d=Body3DConfig(layout=layout)), streams, budget)
+        out[name] = {"layout": layout, "input_fps": HEADSET_HZ, "input_frames": n_in,
+                     "grid_frames": n_grid, "push": _stats_ms(push_s)}
+    return out
+
+
 def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=None,
                   config=None, input_fps: float = GRPC_FPS, progress: bool = True) -> dict:
     """Per-stage and whole-push compute per grid frame, and per-beat generation, one thread.
@@ -128,30 +177,16 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
         warm.push(t, kp)
 
     # Pass 1, clean: the whole push per grid frame.
-    push_s, n_in, n_grid = [], 0, 0
-    for clip in clips:
-        s, pending = Session(networks, config), 0.0
-        for t, kp in zip(clip.timestamps_s, clip.keypoints):
-            t0 = time.perf_counter()
-            n = len(s.process_frame(t, kp))
-            pending += time.perf_counter() - t0
-            n_in += 1
-            if n:
-                push_s += [pending / n] * n
-                pending = 0.0
-                n_grid += n
-            if n_grid >= budget:
-                break
-        if n_grid >= budget:
-            break
+    push_s, n_in, n_grid = _clean_push(networks, config,
+                                       [(c.timestamps_s, c.keypoints) for c in clips], budget)
     if progress:
         _log(f"compute: {n_grid} grid frames ({n_in} input frames) timed clean")
 
     # Pass 2, instrumented: stages per grid frame, generation per beat.
     acc = _Acc()
     per_stage = {k: [] for k in STAGES}
-    torso = rhythm.torso_length
-    rhythm.torso_length = acc.timed(torso, "front_end")
+    size = rhythm.body_size
+    rhythm.body_size = acc.timed(size, "front_end")
     n_grid2 = 0
     try:
         for clip in clips:
@@ -178,13 +213,14 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
             if n_grid2 >= budget:
                 break
     finally:
-        rhythm.torso_length = torso
+        rhythm.body_size = size
     gen_calls = acc.calls.get("generation", [])
     out = {
         "clip": path.name, "views": n_views, "grid_frames": n_grid, "input_frames": n_in,
         "input_fps": input_fps,
         "mode": config.mode, "genre": config.genre, "genre_strength": config.genre_strength,
         "push": _stats_ms(push_s),
+        "push_3d": _bench_3d(networks, config, budget),
         "stages": {k: _stats_ms(v) for k, v in per_stage.items()},
         "beats": len(gen_calls),
         "generation": _stats_ms(gen_calls),

@@ -60,6 +60,11 @@ def format_bench(report: dict) -> str:
         p = c["push"]
         lines.append(f"| **{STAGE_NAMES['push']}** | **{_f(p['median_ms'])}** | {_f(p['p99_ms'])} | "
                      f"{_f(p['mean_ms'])} |")
+        for name, b in c.get("push_3d", {}).items():
+            q = b["push"]
+            lines.append(f"| whole push, {name} at {b['input_fps']:g} Hz (generated exercise, "
+                         f"{b['grid_frames']} grid frames) | {_f(q['median_ms'])} | "
+                         f"{_f(q['p99_ms'])} | {_f(q['mean_ms'])} |")
         g, gp = c["generation"], c["generation_parts"]
         lines += ["", "| per beat | median [ms] | p99 [ms] |", "|---|---|---|",
                   f"| **drum generation** ({c['beats']} beats: style context, DrumGenNet with genre "

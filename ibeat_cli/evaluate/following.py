@@ -346,7 +346,7 @@ def _exercise_cases(*, seed: int, views: int) -> list[FollowCase]:
 
 
 def summarise(cases: list[FollowCase], scores: list[dict], *, anchors=(),
-              engine: Method = ENGINE) -> dict:
+              engine: Method = ENGINE, datasets=DATASET_NAMES) -> dict:
     """Per dataset and per group: means of the shares, lock and first drums as medians and shares.
 
     Parameters
@@ -358,6 +358,8 @@ def summarise(cases: list[FollowCase], scores: list[dict], *, anchors=(),
         Each anchor with its scores (:func:`anchor_case`), one per case.
     engine : Method
         Names the engine's row.
+    datasets : iterable of str
+        The dataset keys to summarise, in order.
 
     Returns
     -------
@@ -384,7 +386,7 @@ def summarise(cases: list[FollowCase], scores: list[dict], *, anchors=(),
         return out
 
     summary = {}
-    for dataset in DATASET_NAMES:
+    for dataset in datasets:
         rows = [(c, s) for c, s in zip(cases, scores) if c.dataset == dataset]
         if not rows:
             continue

@@ -13,6 +13,10 @@ class SkeletonLayout(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SKELETON_LAYOUT_COCO17: _ClassVar[SkeletonLayout]
     SKELETON_LAYOUT_BLAZEPOSE33: _ClassVar[SkeletonLayout]
     SKELETON_LAYOUT_BODY25: _ClassVar[SkeletonLayout]
+    SKELETON_LAYOUT_COCO17_3D: _ClassVar[SkeletonLayout]
+    SKELETON_LAYOUT_HUMANOID: _ClassVar[SkeletonLayout]
+    SKELETON_LAYOUT_TRACKED_POINTS: _ClassVar[SkeletonLayout]
+    SKELETON_LAYOUT_HEAD_HANDS: _ClassVar[SkeletonLayout]
 
 class CoordinateSpace(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -20,6 +24,19 @@ class CoordinateSpace(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     COORDINATE_SPACE_PIXELS: _ClassVar[CoordinateSpace]
     COORDINATE_SPACE_NORMALIZED: _ClassVar[CoordinateSpace]
     COORDINATE_SPACE_METERS: _ClassVar[CoordinateSpace]
+    COORDINATE_SPACE_CENTIMETERS: _ClassVar[CoordinateSpace]
+
+class Handedness(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HANDEDNESS_UNSPECIFIED: _ClassVar[Handedness]
+    HANDEDNESS_RIGHT: _ClassVar[Handedness]
+    HANDEDNESS_LEFT: _ClassVar[Handedness]
+
+class UpAxis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UP_AXIS_UNSPECIFIED: _ClassVar[UpAxis]
+    UP_AXIS_Y: _ClassVar[UpAxis]
+    UP_AXIS_Z: _ClassVar[UpAxis]
 
 class DrumMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,10 +56,21 @@ SKELETON_LAYOUT_UNSPECIFIED: SkeletonLayout
 SKELETON_LAYOUT_COCO17: SkeletonLayout
 SKELETON_LAYOUT_BLAZEPOSE33: SkeletonLayout
 SKELETON_LAYOUT_BODY25: SkeletonLayout
+SKELETON_LAYOUT_COCO17_3D: SkeletonLayout
+SKELETON_LAYOUT_HUMANOID: SkeletonLayout
+SKELETON_LAYOUT_TRACKED_POINTS: SkeletonLayout
+SKELETON_LAYOUT_HEAD_HANDS: SkeletonLayout
 COORDINATE_SPACE_UNSPECIFIED: CoordinateSpace
 COORDINATE_SPACE_PIXELS: CoordinateSpace
 COORDINATE_SPACE_NORMALIZED: CoordinateSpace
 COORDINATE_SPACE_METERS: CoordinateSpace
+COORDINATE_SPACE_CENTIMETERS: CoordinateSpace
+HANDEDNESS_UNSPECIFIED: Handedness
+HANDEDNESS_RIGHT: Handedness
+HANDEDNESS_LEFT: Handedness
+UP_AXIS_UNSPECIFIED: UpAxis
+UP_AXIS_Y: UpAxis
+UP_AXIS_Z: UpAxis
 DRUM_MODE_UNSPECIFIED: DrumMode
 DRUM_MODE_POLY: DrumMode
 DRUM_MODE_MONO: DrumMode
@@ -62,7 +90,7 @@ class ClientMessage(_message.Message):
     def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., frame: _Optional[_Union[PoseFrame, _Mapping]] = ...) -> None: ...
 
 class SessionConfig(_message.Message):
-    __slots__ = ("layout", "coordinate_space", "nominal_fps", "mode", "genre", "seed", "density", "temperature", "genre_strength", "lead_time_us")
+    __slots__ = ("layout", "coordinate_space", "nominal_fps", "mode", "genre", "seed", "density", "temperature", "genre_strength", "lead_time_us", "handedness", "up_axis")
     LAYOUT_FIELD_NUMBER: _ClassVar[int]
     COORDINATE_SPACE_FIELD_NUMBER: _ClassVar[int]
     NOMINAL_FPS_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +101,8 @@ class SessionConfig(_message.Message):
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     GENRE_STRENGTH_FIELD_NUMBER: _ClassVar[int]
     LEAD_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    HANDEDNESS_FIELD_NUMBER: _ClassVar[int]
+    UP_AXIS_FIELD_NUMBER: _ClassVar[int]
     layout: SkeletonLayout
     coordinate_space: CoordinateSpace
     nominal_fps: float
@@ -83,7 +113,9 @@ class SessionConfig(_message.Message):
     temperature: float
     genre_strength: float
     lead_time_us: int
-    def __init__(self, layout: _Optional[_Union[SkeletonLayout, str]] = ..., coordinate_space: _Optional[_Union[CoordinateSpace, str]] = ..., nominal_fps: _Optional[float] = ..., mode: _Optional[_Union[DrumMode, str]] = ..., genre: _Optional[str] = ..., seed: _Optional[int] = ..., density: _Optional[float] = ..., temperature: _Optional[float] = ..., genre_strength: _Optional[float] = ..., lead_time_us: _Optional[int] = ...) -> None: ...
+    handedness: Handedness
+    up_axis: UpAxis
+    def __init__(self, layout: _Optional[_Union[SkeletonLayout, str]] = ..., coordinate_space: _Optional[_Union[CoordinateSpace, str]] = ..., nominal_fps: _Optional[float] = ..., mode: _Optional[_Union[DrumMode, str]] = ..., genre: _Optional[str] = ..., seed: _Optional[int] = ..., density: _Optional[float] = ..., temperature: _Optional[float] = ..., genre_strength: _Optional[float] = ..., lead_time_us: _Optional[int] = ..., handedness: _Optional[_Union[Handedness, str]] = ..., up_axis: _Optional[_Union[UpAxis, str]] = ...) -> None: ...
 
 class PoseFrame(_message.Message):
     __slots__ = ("timestamp_us", "keypoints", "frame_id")
@@ -163,7 +195,7 @@ class BeatEvent(_message.Message):
     def __init__(self, time_us: _Optional[int] = ..., tempo_bpm: _Optional[float] = ..., confidence: _Optional[float] = ..., index: _Optional[int] = ..., feel: _Optional[str] = ..., emitted_us: _Optional[int] = ..., frame_id: _Optional[int] = ...) -> None: ...
 
 class DrumHit(_message.Message):
-    __slots__ = ("time_us", "drum_class", "drum", "gm_pitch", "velocity", "beat_index", "step", "joint", "joint_x", "joint_y")
+    __slots__ = ("time_us", "drum_class", "drum", "gm_pitch", "velocity", "beat_index", "step", "joint", "joint_x", "joint_y", "joint_z", "layout_joint")
     TIME_US_FIELD_NUMBER: _ClassVar[int]
     DRUM_CLASS_FIELD_NUMBER: _ClassVar[int]
     DRUM_FIELD_NUMBER: _ClassVar[int]
@@ -174,6 +206,8 @@ class DrumHit(_message.Message):
     JOINT_FIELD_NUMBER: _ClassVar[int]
     JOINT_X_FIELD_NUMBER: _ClassVar[int]
     JOINT_Y_FIELD_NUMBER: _ClassVar[int]
+    JOINT_Z_FIELD_NUMBER: _ClassVar[int]
+    LAYOUT_JOINT_FIELD_NUMBER: _ClassVar[int]
     time_us: int
     drum_class: int
     drum: str
@@ -184,7 +218,9 @@ class DrumHit(_message.Message):
     joint: int
     joint_x: float
     joint_y: float
-    def __init__(self, time_us: _Optional[int] = ..., drum_class: _Optional[int] = ..., drum: _Optional[str] = ..., gm_pitch: _Optional[int] = ..., velocity: _Optional[int] = ..., beat_index: _Optional[int] = ..., step: _Optional[int] = ..., joint: _Optional[int] = ..., joint_x: _Optional[float] = ..., joint_y: _Optional[float] = ...) -> None: ...
+    joint_z: float
+    layout_joint: int
+    def __init__(self, time_us: _Optional[int] = ..., drum_class: _Optional[int] = ..., drum: _Optional[str] = ..., gm_pitch: _Optional[int] = ..., velocity: _Optional[int] = ..., beat_index: _Optional[int] = ..., step: _Optional[int] = ..., joint: _Optional[int] = ..., joint_x: _Optional[float] = ..., joint_y: _Optional[float] = ..., joint_z: _Optional[float] = ..., layout_joint: _Optional[int] = ...) -> None: ...
 
 class DrumHits(_message.Message):
     __slots__ = ("beat_index", "emitted_us", "frame_id", "hits")
@@ -293,7 +329,7 @@ class SourceStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[SourceState, str]] = ..., message: _Optional[str] = ..., time_us: _Optional[int] = ..., server_time_us: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us", "source", "listeners", "max_listeners")
+    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us", "source", "listeners", "max_listeners", "layouts")
     class ModelVersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -316,6 +352,7 @@ class ServerInfo(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     LISTENERS_FIELD_NUMBER: _ClassVar[int]
     MAX_LISTENERS_FIELD_NUMBER: _ClassVar[int]
+    LAYOUTS_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     protocol: str
     model_versions: _containers.ScalarMap[str, str]
@@ -331,4 +368,19 @@ class ServerInfo(_message.Message):
     source: str
     listeners: int
     max_listeners: int
-    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ..., source: _Optional[str] = ..., listeners: _Optional[int] = ..., max_listeners: _Optional[int] = ...) -> None: ...
+    layouts: _containers.RepeatedCompositeFieldContainer[LayoutInfo]
+    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ..., source: _Optional[str] = ..., listeners: _Optional[int] = ..., max_listeners: _Optional[int] = ..., layouts: _Optional[_Iterable[_Union[LayoutInfo, _Mapping]]] = ...) -> None: ...
+
+class LayoutInfo(_message.Message):
+    __slots__ = ("layout", "name", "is_3d", "values_per_joint", "joints")
+    LAYOUT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IS_3D_FIELD_NUMBER: _ClassVar[int]
+    VALUES_PER_JOINT_FIELD_NUMBER: _ClassVar[int]
+    JOINTS_FIELD_NUMBER: _ClassVar[int]
+    layout: SkeletonLayout
+    name: str
+    is_3d: bool
+    values_per_joint: int
+    joints: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, layout: _Optional[_Union[SkeletonLayout, str]] = ..., name: _Optional[str] = ..., is_3d: _Optional[bool] = ..., values_per_joint: _Optional[int] = ..., joints: _Optional[_Iterable[str]] = ...) -> None: ...
