@@ -174,8 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--datasets", default=None,
                    help="input: comma-separated subset of aistpp-3d, dwm, exercise, cmu-exercise")
     p.add_argument("--projections", default=None,
-                   help="input: comma-separated views of a 3D body to score (facing, oblique, "
-                        "world; default: all)")
+                   help="input: comma-separated views of a 3D body to score (world-oblique, "
+                        "the engine's default, world, facing, oblique; default: all)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=_cmd_evaluate)
 

@@ -48,6 +48,8 @@ LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = TORSO
 
 #: Internal frame rate of the signal chain [Hz].
 FPS = 30.0
+# Frames of these dtypes and the right shape skip the general checks (the usual case).
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 @dataclass(frozen=True)
@@ -307,8 +309,8 @@ class Resampler:
             does not fit.
         """
         kp = np.asarray(keypoints)
-        if kp.dtype == np.float64 and kp.shape == (self.n_joints, self.dims + 1):
-            kp = kp.copy()  # kept for later: the caller may reuse its buffer
+        if kp.dtype in _FLOATS and kp.shape == (self.n_joints, self.dims + 1):
+            kp = kp.astype(np.float64)  # a copy: kept for later, the caller may reuse its buffer
         else:
             kp = valid_keypoints(kp[None], n_joints=self.n_joints, dims=self.dims)[0]
         t = float(timestamp_s)

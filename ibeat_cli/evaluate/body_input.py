@@ -23,6 +23,7 @@ full body).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,7 +48,6 @@ INPUT_DATASETS = {"aistpp-3d": DATASET_NAMES["aistpp-3d"].replace(", 3D -> 2D vi
                   "dwm": DATASET_NAMES["dwm"], "exercise": DATASET_NAMES["exercise"],
                   "cmu-exercise": "CMU exercise routines (reference: full-body visual beats)"}
 _HEAD_WRISTS = (0, 9, 10)  # COCO-17 nose and wrists
-_FIGURES = ("coverage", "tempo_agreement", "f_measure", "amlt")
 
 
 def _partial_2d(keypoints: np.ndarray, keep) -> np.ndarray:
@@ -101,7 +101,7 @@ def _clips(data_dir, datasets, *, seed: int, progress: bool):
         from ibeat_io.aistpp3d import AISTPP3D_DIR, list_aist3d_clips, load_aist3d_clip
         if (root / AISTPP3D_DIR).is_dir():
             for path in list_aist3d_clips(root):
-                # ch04's 3D take is the held-out 2D ch04 (the model card's note).
+                # Trained on by the shipped VisBeatNet (ch04's 3D take among them).
                 if path.stem in trained_on:
                     continue
                 clip = load_aist3d_clip(path, root=root)
@@ -145,7 +145,7 @@ def _clips(data_dir, datasets, *, seed: int, progress: bool):
                 out.append((FollowCase("cmu-exercise", m.name, take.activity, t, camera(m),
                                        _front_visual_beats(t, m.joints), True), m.joints))
     if progress:
-        print(f"ibeat evaluate input: {len(out)} held-out clips", flush=True)
+        print(f"ibeat evaluate input: {len(out)} held-out clips", file=sys.stderr, flush=True)
     return out
 
 
