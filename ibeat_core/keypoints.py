@@ -477,6 +477,14 @@ class BodyScaleTracker:
         self._stand_in = _RunningMedian(self.config.scale_window_frames)
         self._last = np.nan if self.config.body_scale is None else float(self.config.body_scale)
 
+    def process_pose(self, xy) -> float:
+        """Take one frame's positions ``(17, 2)``; return the body scale (:func:`body_size`
+        is not computed for a fixed scale)."""
+        if self.config.body_scale is not None:
+            return self._last
+        torso, stand_in = body_size(xy[None])
+        return self.process_frame(float(torso[0]), float(stand_in[0]))
+
     def process_frame(self, torso: float, stand_in: float = np.nan) -> float:
         """Take one frame's torso length and its stand-in (NaN if unseen); return the body scale."""
         if self.config.body_scale is not None:

@@ -19,8 +19,7 @@ import numpy as np
 from .completion import Completion, complete_clip
 from .directogram import N_BINS, DirectogramTracker, directogram
 from .errors import ParameterError
-from .keypoints import (FPS, BodyScaleTracker, KeypointConfig, Resampler, body_scale,
-                        body_size, resample)
+from .keypoints import FPS, BodyScaleTracker, KeypointConfig, Resampler, body_scale, resample
 from .kinematic import FluxTracker, KinematicConfig, OffsetNormaliser, kinematic_offsets
 from .tempo import TempoConfig, estimate_tempo, tempo_curve
 from .visual_beats import VisualBeatConfig, frames_to_time, pick_peaks, visual_beats
@@ -190,11 +189,7 @@ class MotionRhythmTracker:
         """
         out = []
         for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
-            if self.config.keypoints.body_scale is not None:  # metres: nothing to measure
-                scale = self.config.keypoints.body_scale
-            else:
-                torso, stand_in = body_size(xy[None])
-                scale = self._scale.process_frame(float(torso[0]), float(stand_in[0]))
+            scale = self._scale.process_pose(xy)
             row = self._directogram.process_frame(self._completion.process_frame(xy, scale),
                                                   scale)
             flux = self._flux.process_frame(row)

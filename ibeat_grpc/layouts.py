@@ -19,7 +19,8 @@ from ibeat_core.skeleton import (BLAZEPOSE33_JOINTS, BLAZEPOSE33_TO_COCO17, BODY
 
 from .v1 import ibeat_pb2 as pb
 
-__all__ = ["WireLayout", "LAYOUTS", "frame_of", "layout_infos"]
+__all__ = ["WireLayout", "LAYOUTS", "LAYOUT_BY_NAME", "HANDEDNESS", "UP_AXES", "frame_of",
+           "layout_infos"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,11 +91,17 @@ LAYOUTS = {
     pb.SKELETON_LAYOUT_HEAD_HANDS: _3d(pb.SKELETON_LAYOUT_HEAD_HANDS, "head_hands"),
 }
 
+#: Layout name -> its wire value.
+LAYOUT_BY_NAME = {v.name: k for k, v in LAYOUTS.items() if k != pb.SKELETON_LAYOUT_UNSPECIFIED}
+#: :class:`~ibeat_core.body3d.CoordinateFrame` handedness and up axis -> wire values.
+HANDEDNESS = {"right": pb.HANDEDNESS_RIGHT, "left": pb.HANDEDNESS_LEFT}
+UP_AXES = {"y": pb.UP_AXIS_Y, "z": pb.UP_AXIS_Z}
+
 _UNITS_M = {pb.COORDINATE_SPACE_UNSPECIFIED: 1.0, pb.COORDINATE_SPACE_METERS: 1.0,
             pb.COORDINATE_SPACE_CENTIMETERS: 0.01}
-_HANDEDNESS = {pb.HANDEDNESS_UNSPECIFIED: "right", pb.HANDEDNESS_RIGHT: "right",
-               pb.HANDEDNESS_LEFT: "left"}
-_UP = {pb.UP_AXIS_UNSPECIFIED: "y", pb.UP_AXIS_Y: "y", pb.UP_AXIS_Z: "z"}
+# Wire value -> frame; unset means right-handed, y up.
+_HANDEDNESS = {pb.HANDEDNESS_UNSPECIFIED: "right", **{v: k for k, v in HANDEDNESS.items()}}
+_UP = {pb.UP_AXIS_UNSPECIFIED: "y", **{v: k for k, v in UP_AXES.items()}}
 
 
 def frame_of(msg: pb.SessionConfig, layout: WireLayout) -> Body3DConfig | None:

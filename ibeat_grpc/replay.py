@@ -45,7 +45,7 @@ from ibeat_io.session_options import add_session_options
 
 from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
-from .layouts import LAYOUTS
+from .layouts import HANDEDNESS, LAYOUT_BY_NAME, UP_AXES
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -54,10 +54,6 @@ __all__ = ["clip_frames", "frame_messages", "Replay", "replay", "hit_leads_ms", 
            "write_outputs", "main"]
 
 _MODES = {"poly": pb.DRUM_MODE_POLY, "mono": pb.DRUM_MODE_MONO}
-# 3D layout name -> its wire value; engine frame -> SessionConfig values.
-_LAYOUTS_3D = {v.name: k for k, v in LAYOUTS.items() if v.is_3d}
-_HANDEDNESS = {"right": pb.HANDEDNESS_RIGHT, "left": pb.HANDEDNESS_LEFT}
-_UP_AXES = {"y": pb.UP_AXIS_Y, "z": pb.UP_AXIS_Z}
 # The options only a 3D clip takes (argparse dests).
 _OPTIONS_3D = ("body", "rate", "frame")
 
@@ -215,9 +211,9 @@ def _clip_3d(path: Path, *, body: str, rate_hz: float, frame: str):
     timestamps_s, points, layout = client_frames(mocap, body=body, rate_hz=rate_hz, frame=frame)
     t_us, kp = clip_frames(timestamps_s, points)
     handedness, up = FRAMES[frame]
-    config = pb.SessionConfig(layout=_LAYOUTS_3D[layout],
+    config = pb.SessionConfig(layout=LAYOUT_BY_NAME[layout],
                               coordinate_space=pb.COORDINATE_SPACE_METERS,
-                              handedness=_HANDEDNESS[handedness], up_axis=_UP_AXES[up],
+                              handedness=HANDEDNESS[handedness], up_axis=UP_AXES[up],
                               nominal_fps=rate_hz)
     info = {"clip": str(path), "body": body, "rate_hz": rate_hz, "frame": frame,
             "layout": layout}

@@ -16,7 +16,7 @@ __all__ = ["STAGES", "STAGE_NAMES", "bench_compute"]
 #: Per-grid-frame stages of the compute section, in pipeline order.
 STAGES = ("front_end", "visbeat", "hmm", "mustyle", "bookkeeping")
 STAGE_NAMES = {
-    "front_end": "resample + body scale + directogram + flux + offset normaliser",
+    "front_end": "resample + body scale + completion + directogram + flux + offset normaliser",
     "visbeat": "VisBeatNet step (onnxruntime)",
     "hmm": "beat decoder step (B-HMM, and the groove's beat clock)",
     "mustyle": "MuStyleNet step (onnxruntime)",
@@ -81,9 +81,10 @@ def _instrumented(networks, config, acc: _Acc):
         mono=networks.mono)
     s = Session(nets, config)
     front_end = s.tracker._front_end
-    for stage in (front_end._resampler, front_end._scale, front_end._directogram, front_end._flux,
-                  front_end._normaliser):
+    for stage in (front_end._resampler, front_end._directogram, front_end._flux,
+                  front_end._normaliser, front_end._completion):
         stage.process_frame = acc.timed(stage.process_frame, "front_end")
+    front_end._scale.process_pose = acc.timed(front_end._scale.process_pose, "front_end")
     s.tracker.decoder.process_frame = acc.timed(s.tracker.decoder.process_frame, "hmm")
     s._schedule_beat = acc.timed(s._schedule_beat, "generation", calls=True)
     s._style_context = acc.timed(s._style_context, "style_context", calls=True)
@@ -153,7 +154,6 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
         Rate the clip is streamed at (nearest frames), as a live client would
         send it; the bundled clip is 60 fps, a camera client 30.
     """
-    from ibeat_core import rhythm
     from ibeat_core.session import Session, SessionConfig
     from ibeat_models import load_networks
 
@@ -185,35 +185,30 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
     # Pass 2, instrumented: stages per grid frame, generation per beat.
     acc = _Acc()
     per_stage = {k: [] for k in STAGES}
-    size = rhythm.body_size
-    rhythm.body_size = acc.timed(size, "front_end")
     n_grid2 = 0
-    try:
-        for clip in clips:
-            s = _instrumented(networks, config, acc)
-            for k in acc.t:
-                acc.t[k] = 0.0
-            gens = acc.calls.setdefault("generation", [])
-            n_gen, start = len(gens), time.perf_counter()
-            for t, kp in zip(clip.timestamps_s, clip.keypoints):
-                n = len(s.process_frame(t, kp))
-                if n:
-                    total = time.perf_counter() - start
-                    gen = sum(gens[n_gen:])  # a beat's generation is counted per beat, not per frame
-                    n_gen = len(gens)
-                    stages = {k: acc.t[k] for k in STAGES if k != "bookkeeping"}
-                    stages["bookkeeping"] = max(total - sum(stages.values()) - gen, 0.0)
-                    for k in STAGES:
-                        per_stage[k] += [stages[k] / n] * n
-                        acc.t[k] = 0.0
-                    n_grid2 += n
-                    start = time.perf_counter()
-                if n_grid2 >= budget:
-                    break
+    for clip in clips:
+        s = _instrumented(networks, config, acc)
+        for k in acc.t:
+            acc.t[k] = 0.0
+        gens = acc.calls.setdefault("generation", [])
+        n_gen, start = len(gens), time.perf_counter()
+        for t, kp in zip(clip.timestamps_s, clip.keypoints):
+            n = len(s.process_frame(t, kp))
+            if n:
+                total = time.perf_counter() - start
+                gen = sum(gens[n_gen:])  # a beat's generation is counted per beat, not per frame
+                n_gen = len(gens)
+                stages = {k: acc.t[k] for k in STAGES if k != "bookkeeping"}
+                stages["bookkeeping"] = max(total - sum(stages.values()) - gen, 0.0)
+                for k in STAGES:
+                    per_stage[k] += [stages[k] / n] * n
+                    acc.t[k] = 0.0
+                n_grid2 += n
+                start = time.perf_counter()
             if n_grid2 >= budget:
                 break
-    finally:
-        rhythm.body_size = size
+        if n_grid2 >= budget:
+            break
     gen_calls = acc.calls.get("generation", [])
     out = {
         "clip": path.name, "views": n_views, "grid_frames": n_grid, "input_frames": n_in,

@@ -33,8 +33,8 @@ from tqdm import tqdm
 from ibeat_core.body3d import PROJECTIONS, Body3DConfig, LAYOUTS_3D, project_body
 from ibeat_core.session import SessionConfig
 
-from .following import (DATASET_NAMES, FollowCase, _tempo_grid, case_chance, follow_case,
-                        summarise)
+from .following import (DATASET_NAMES, FollowCase, _tempo_grid, case_chance, exercise_case,
+                        follow_case, summarise)
 
 __all__ = ["INPUTS", "HEADSET_HZ", "INPUT_DATASETS", "input_cases", "run_input_evaluation",
            "format_input_report"]
@@ -126,13 +126,8 @@ def _clips(data_dir, datasets, *, seed: int, progress: bool):
     if "exercise" in datasets:
         from ibeat_io.exercise import exercise_suite
         for clip in exercise_suite(seed=seed):
-            relock = tuple(sorted([*clip.moving[1:, 0].tolist(), *clip.tempo_changes_s.tolist()]))
-            kp = clip.views(1)[0][0]
-            out.append((FollowCase("exercise", clip.mocap.name, clip.exercises[0],
-                                   clip.timestamps_s, kp, clip.beat_times_s, True,
-                                   motion_start_s=float(clip.moving[0, 0]),
-                                   still_intervals=tuple(map(tuple, clip.still.tolist())),
-                                   relock_times_s=relock), clip.mocap.joints))
+            out.append((exercise_case(clip, clip.views(1)[0][0], clip.mocap.name),
+                        clip.mocap.joints))
     if "cmu-exercise" in datasets:
         from ibeat_io.asfamc import CMU_EXERCISE_DIR, list_cmu_exercise, load_cmu_exercise
         if (root / CMU_EXERCISE_DIR).is_dir():

@@ -42,8 +42,8 @@ from tqdm import tqdm
 from ibeat_core.rhythm import motion_rhythm
 from ibeat_core.session import SessionConfig, run_session
 
-__all__ = ["FollowCase", "Method", "ENGINE", "follow_case", "anchor_case", "case_chance", "anchor_methods",
-           "build_follow_cases", "summarise", "format_follow_report", "run_follow_evaluation",
+__all__ = ["FollowCase", "Method", "ENGINE", "follow_case", "exercise_case", "anchor_case",
+           "case_chance", "anchor_methods", "build_follow_cases", "summarise", "format_follow_report", "run_follow_evaluation",
            "DATASET_NAMES"]
 
 DATASET_NAMES = {"dwm": "Dance-with-Melody", "aistpp-2d": "AIST++ break, 2D camera views",
@@ -326,23 +326,25 @@ def _aist3d_cases(data_dir, *, views: int, seed: int, exclude=()) -> list[Follow
 
 
 def _exercise_cases(*, seed: int, views: int) -> list[FollowCase]:
-    """The rhythmic-exercise suite (:func:`ibeat_io.exercise.exercise_suite`), each clip's own views.
+    """The rhythmic-exercise suite (:func:`ibeat_io.exercise.exercise_suite`), each clip's own views."""
+    from ibeat_io.exercise import exercise_suite
+
+    return [exercise_case(clip, kp, f"{clip.mocap.name} view {view}")
+            for clip in exercise_suite(seed=seed)
+            for view, (kp, _) in enumerate(clip.views(views))]
+
+
+def exercise_case(clip, keypoints, name: str) -> FollowCase:
+    """One view of a generated exercise clip (:class:`ibeat_io.exercise.ExerciseClip`) as a case.
 
     Motion starts where the first block of motion does; restarts after a pause
     and tempo changes are the relock times; the clip outside its motion is still.
     """
-    from ibeat_io.exercise import exercise_suite
-
-    cases = []
-    for clip in exercise_suite(seed=seed):
-        relock = tuple(sorted([*clip.moving[1:, 0].tolist(), *clip.tempo_changes_s.tolist()]))
-        for view, (kp, _) in enumerate(clip.views(views)):
-            cases.append(FollowCase("exercise", f"{clip.mocap.name} view {view}", clip.exercises[0],
-                                    clip.timestamps_s, kp, clip.beat_times_s, True,
-                                    motion_start_s=float(clip.moving[0, 0]),
-                                    still_intervals=tuple(map(tuple, clip.still.tolist())),
-                                    relock_times_s=relock))
-    return cases
+    relock = tuple(sorted([*clip.moving[1:, 0].tolist(), *clip.tempo_changes_s.tolist()]))
+    return FollowCase("exercise", name, clip.exercises[0], clip.timestamps_s, keypoints,
+                      clip.beat_times_s, True, motion_start_s=float(clip.moving[0, 0]),
+                      still_intervals=tuple(map(tuple, clip.still.tolist())),
+                      relock_times_s=relock)
 
 
 def summarise(cases: list[FollowCase], scores: list[dict], *, anchors=(),
