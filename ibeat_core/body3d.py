@@ -308,7 +308,7 @@ class BodyProjector:
         """
         pts = np.asarray(points)
         n = self.config.spec.n_joints
-        if (not np.issubdtype(pts.dtype, np.number) or pts.ndim != 2 or pts.shape[0] != n
+        if (pts.dtype.kind not in "fiu" or pts.ndim != 2 or pts.shape[0] != n
                 or pts.shape[1] not in (3, 4)):
             raise ParameterError(f"3D layout {self.config.layout!r} expects ({n}, 3|4) "
                                  f"[x, y, z(, confidence)] per frame, got {pts.shape}")

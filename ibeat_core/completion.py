@@ -62,7 +62,7 @@ _TEMPLATE[[0, *FACE]] = 0.0
 for _joint, _offset in BODY_FROM_HEAD.items():
     _TEMPLATE[_joint] = _offset
 # An elbow sits this far [torso lengths] below the shoulder-hand midpoint.
-_ELBOW_DROP = 0.2
+_ELBOW_DROP_XY = np.array([0.0, 0.2])
 #: Jitter of an added joint [torso lengths, standard deviation per frame]: the
 #: synthetic detector noise the beat network trained with (0.2 % of the body
 #: height, 1.5x on average for the confidences drawn: about 4 mm of a 0.5 m torso).
@@ -77,87 +77,75 @@ JITTER = 0.008
 HOLD_FRAMES = 8
 
 
-def needs_completion(xy, scale) -> np.ndarray:
-    """Frames ``(T,)`` that :func:`complete_body` completes: neither shoulder seen, the
-    nose or a hip seen, a body scale known."""
-    xy = np.asarray(xy, dtype=np.float64)
-    scale = np.asarray(scale, dtype=np.float64)
-    seen = np.isfinite(xy).all(axis=-1)
-    anchored = seen[:, 0] | seen[:, HIPS].any(axis=1)
-    return anchored & ~seen[:, SHOULDERS].any(axis=1) & np.isfinite(scale) & (scale > 0)
+def needs_completion(xy, scale: float) -> bool:
+    """Whether :func:`complete_body` completes this frame ``(17, 2)``: neither shoulder
+    seen, the nose or a hip seen, a body scale known."""
+    seen = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
+    return bool((seen[0] or seen[11] or seen[12]) and not (seen[5] or seen[6])
+                and np.isfinite(scale) and scale > 0)
 
 
-def complete_body(xy, scale, noise=None, *, todo=None) -> tuple[np.ndarray, np.ndarray]:
+def complete_body(xy, scale: float, noise=None) -> tuple[np.ndarray, np.ndarray]:
     """Fill the joints a body without shoulders lacks (see the module docstring).
 
-    In the frames of :func:`needs_completion`, from the head (the nose, or
-    where the hips put it): missing face joints at the head, shoulders below
-    it, hips below it (or, with one hip seen, as a waist tracker, the other at
-    the same place), hands not seen hanging at the sides, missing elbows
-    between shoulder and hand. Knees and ankles stay as they are: nothing
-    says where the feet are.
+    In a frame of :func:`needs_completion`, from the head (the nose, or where
+    the hips put it): missing face joints at the head, shoulders below it,
+    hips below it (or, with one hip seen, as a waist tracker, the other at the
+    same place), hands not seen hanging at the sides, missing elbows between
+    shoulder and hand. Knees and ankles stay as they are: nothing says where
+    the feet are.
 
     Parameters
     ----------
-    xy : array_like, shape (T, 17, 2)
-        COCO-17 positions, NaN where missing.
-    scale : array_like, shape (T,)
+    xy : np.ndarray, shape (17, 2)
+        COCO-17 positions of one frame, NaN where missing.
+    scale : float
         Body scale (torso length) in the units of ``xy``; NaN: unknown.
-    noise : array_like, shape (n, 17, 2), optional
-        Standard normal draws, one row per frame completed
-        (``n = needs_completion(xy, scale).sum()``), for the added joints'
-        jitter (:data:`JITTER` torso lengths); None adds none.
-    todo : array_like, shape (T,), bool, optional
-        :func:`needs_completion`'s answer, when the caller has it already.
+    noise : array_like, shape (17, 2), optional
+        Standard normal draws for the added joints' jitter (:data:`JITTER`
+        torso lengths); None adds none.
 
     Returns
     -------
-    xy : np.ndarray, shape (T, 17, 2)
-        Completed positions; frames not completed are unchanged.
-    added : np.ndarray, shape (T, 17), bool
+    xy : np.ndarray, shape (17, 2)
+        Completed positions; a frame not completed is returned as it is.
+    added : np.ndarray, shape (17,), bool
         The joints filled in.
 
     Examples
     --------
-    >>> xy = np.full((1, 17, 2), np.nan); xy[0, 0] = [0, 0]; xy[0, 9] = [1.0, 1.0]
-    >>> out, added = complete_body(xy, np.array([0.5]))
-    >>> out[0, 5].tolist(), out[0, 7].tolist(), out[0, 10].tolist()
+    >>> xy = np.full((17, 2), np.nan); xy[0] = [0, 0]; xy[9] = [1.0, 1.0]
+    >>> out, added = complete_body(xy, 0.5)
+    >>> out[5].tolist(), out[7].tolist(), out[10].tolist()
     ([0.18, 0.25], [0.59, 0.725], [-0.225, 0.8])
-    >>> np.flatnonzero(added[0]).tolist()
+    >>> np.flatnonzero(added).tolist()
     [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]
     """
     xy = np.asarray(xy, dtype=np.float64)
-    added = np.zeros(xy.shape[:2], dtype=bool)
-    todo = needs_completion(xy, scale) if todo is None else np.asarray(todo, dtype=bool)
-    if not todo.any():
-        return xy, added
-    out = xy.copy()
-    part = out[todo]
-    s = np.asarray(scale, dtype=np.float64)[todo][:, None, None]
-    missing = ~np.isfinite(part).all(axis=-1)
-    head = part[:, 0]
-    if missing[:, 0].any():  # no head: it stands on the hips
-        n = np.maximum((~missing[:, HIPS]).sum(axis=1), 1)[:, None]
-        waist = np.where(missing[:, HIPS, None], 0.0, part[:, HIPS]).sum(axis=1) / n
-        head = np.where(missing[:, :1], waist + s[:, 0] * _HEAD_FROM_HIPS, head)
-    template = head[:, None, :] + s * _TEMPLATE
+    if not needs_completion(xy, scale):
+        return xy, np.zeros(len(xy), dtype=bool)
+    missing = ~(np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1]))
+    if missing[0]:  # no head: it stands on the hips
+        hips = [j for j in HIPS if not missing[j]]
+        head = xy[hips].sum(axis=0) / len(hips) + scale * _HEAD_FROM_HIPS
+    else:
+        head = xy[0]
+    template = head + scale * _TEMPLATE
     # One hip seen (a waist tracker): the other at the same place.
     for j, other in zip(HIPS, HIPS[::-1]):
-        alone = missing[:, j] & ~missing[:, other]
-        template[alone, j] = part[alone, other]
-    part = np.where(missing[..., None], template, part)
-    mid = (part[:, SHOULDERS] + part[:, WRISTS]) / 2 + s * np.array([0.0, _ELBOW_DROP])
-    part[:, ELBOWS] = np.where(missing[:, ELBOWS, None], mid, part[:, ELBOWS])
-    filled = missing & np.isfinite(part).all(axis=-1)
+        if missing[j] and not missing[other]:
+            template[j] = xy[other]
+    out = np.where(missing[:, None], template, xy)
+    for elbow, shoulder, wrist in zip(ELBOWS, SHOULDERS, WRISTS):
+        if missing[elbow]:
+            out[elbow] = (out[shoulder] + out[wrist]) / 2 + scale * _ELBOW_DROP_XY
+    added = missing & np.isfinite(out[:, 0]) & np.isfinite(out[:, 1])
     if noise is not None:
-        jitter = np.asarray(noise, dtype=np.float64) * (JITTER * s)
-        part = np.where(filled[..., None], part + jitter, part)
-    out[todo] = part
-    added[todo] = filled
+        out[added] += np.asarray(noise, dtype=np.float64)[added] * (JITTER * scale)
     return out, added
 
 
-def hide_switches(xy, added, previous=None) -> np.ndarray:
+def hide_switches(xy, added, previous) -> np.ndarray:
     """Joints that switch between seen and filled in are missing in the frame they switch.
 
     A filled-in joint sits where the proportions put it, not where the real one
@@ -165,25 +153,21 @@ def hide_switches(xy, added, previous=None) -> np.ndarray:
 
     Parameters
     ----------
-    xy : array_like, shape (T, 17, 2)
-        Completed positions.
-    added : array_like, shape (T, 17), bool
-        :func:`complete_body`'s mask.
-    previous : array_like, shape (17,), bool, optional
-        The mask of the frame before the first (a stream's last one); None:
-        the stream starts here, with nothing filled in.
+    xy : np.ndarray, shape (17, 2)
+        A completed frame.
+    added : np.ndarray, shape (17,), bool
+        :func:`complete_body`'s mask of that frame.
+    previous : np.ndarray, shape (17,), bool
+        The mask of the frame before (all False at a stream's start).
 
     Returns
     -------
-    np.ndarray, shape (T, 17, 2)
+    np.ndarray, shape (17, 2)
     """
-    added = np.asarray(added, dtype=bool)
-    first = np.zeros(added.shape[1], dtype=bool) if previous is None else previous
-    before = np.concatenate([[first], added[:-1]])
-    switched = added != before
+    switched = added != previous
     if not switched.any():
         return xy
-    return np.where(switched[..., None], np.nan, xy)
+    return np.where(switched[:, None], np.nan, xy)
 
 
 class Completion:
@@ -222,23 +206,20 @@ class Completion:
         np.ndarray, shape (17, 2)
         """
         body, added = xy, self._none
-        if not np.isfinite(xy[SHOULDERS, 0]).any():  # the usual full body skips all this
-            if np.isfinite(xy[0]).all():
+        if not (np.isfinite(xy[5, 0]) or np.isfinite(xy[6, 0])):  # a full body skips all this
+            if np.isfinite(xy[0, 0]) and np.isfinite(xy[0, 1]):
                 self._head, self._head_age = xy[0], 0
             else:
                 self._head_age += 1
                 if self._head_age <= HOLD_FRAMES:
                     body = xy.copy()
                     body[0] = self._head
-            anchored = np.isfinite(body[0]).all() or np.isfinite(body[list(HIPS)]).all(axis=1).any()
-            if anchored and np.isfinite(scale) and scale > 0:  # needs_completion, for one frame
-                noise = self._rng.standard_normal((1,) + xy.shape)
-                done, mask = complete_body(body[None], [scale], noise, todo=np.ones(1, dtype=bool))
-                body, added = done[0], mask[0]
+            if needs_completion(body, scale):
+                body, added = complete_body(body, scale, self._rng.standard_normal(xy.shape))
         else:
             self._head_age = HOLD_FRAMES + 1
         if added is not self._added:
-            body = hide_switches(body[None], added[None], self._added)[0]
+            body = hide_switches(body, added, self._added)
         self._added = added
         return body
 

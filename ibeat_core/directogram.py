@@ -10,6 +10,8 @@ stop either.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ParameterError
@@ -22,23 +24,28 @@ N_BINS = 18
 
 def _bin_motion(delta, n_bins):
     """Directogram rows from displacements ``delta`` (..., J, 2) in body units per second."""
-    mag = np.hypot(delta[..., 0], delta[..., 1])
+    dx, dy = delta[..., 0], delta[..., 1]
+    mag = np.hypot(dx, dy)
     ok = np.isfinite(mag)
+    mag[~ok] = 0.0
     # Snap components that are zero up to rounding to exactly zero: purely
     # horizontal motion (common with integer pixels) sits on a bin edge, and the
     # same motion in other units must land in the same bin.
-    tiny = 1e-9 * np.where(ok, mag, 0.0)
-    dx = np.where(ok & (np.abs(delta[..., 0]) > tiny), delta[..., 0], 0.0)
-    dy = np.where(ok & (np.abs(delta[..., 1]) > tiny), delta[..., 1], 0.0)
-    ang = np.arctan2(dy, dx)
-    bins = np.floor((ang + np.pi) * (n_bins / (2 * np.pi))).astype(np.int64) % n_bins
-    mag = np.where(ok, mag, 0.0)
-    onehot = bins[..., None] == np.arange(n_bins)
-    rows = np.sum(onehot * mag[..., None], axis=-2)
+    tiny = 1e-9 * mag
+    dx = np.where(ok & (np.abs(dx) > tiny), dx, 0.0)
+    dy = np.where(ok & (np.abs(dy) > tiny), dy, 0.0)
+    bins = (np.floor((np.arctan2(dy, dx) + np.pi) * (n_bins / (2 * np.pi))).astype(np.int64)
+            % n_bins)
+    # Each joint's magnitude added to its row's bin, joints in order.
+    lead = bins.shape[:-1]
+    n_rows = math.prod(lead)
+    index = bins + (np.arange(n_rows) * n_bins).reshape(lead + (1,))
+    rows = np.bincount(index.ravel(), weights=mag.ravel(),
+                       minlength=n_rows * n_bins).reshape(lead + (n_bins,))
     # A joint that drops out would otherwise look like a sudden stop (a fake
     # kinematic offset): scale each row up to the full joint count instead.
     n_valid = ok.sum(axis=-1)
-    gain = np.where(n_valid > 0, delta.shape[-2] / np.maximum(n_valid, 1), 0.0)
+    gain = delta.shape[-2] / np.maximum(n_valid, 1) * (n_valid > 0)
     return rows * gain[..., None]
 
 

@@ -21,6 +21,7 @@ The resampler also takes 3D joints ``[x, y, z, confidence]`` (``dims=3``), for
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -190,9 +191,8 @@ def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confid
     array([[ True, False, False]])
     """
     kp = np.asarray(keypoints, dtype=np.float64)
-    conf = kp[..., dims]
-    valid = np.isfinite(kp[..., :dims]).all(axis=-1) & np.isfinite(conf)
-    valid &= np.where(np.isfinite(conf), conf, -np.inf) >= min_confidence
+    # Every value finite, and the confidence at least the minimum.
+    valid = np.isfinite(kp).all(axis=-1) & (kp[..., dims] >= min_confidence)
     xy = np.where(valid[..., None], kp[..., :dims], np.nan)
     return xy, valid
 
@@ -200,9 +200,10 @@ def mask_missing(keypoints, *, min_confidence: float = KeypointConfig.min_confid
 def _grid_times(t0: float, t1: float, fps: float) -> np.ndarray:
     # Grid times are multiples of 1/fps in the sender's clock, so streaming and
     # offline resampling land on the same instants whatever the first timestamp.
-    first = np.ceil(t0 * fps - 1e-9)
-    last = np.floor(t1 * fps + 1e-9)
-    return (np.arange(first, last + 1) + 0.0) / fps  # + 0.0 turns -0.0 into 0.0
+    # Python floats (no -0.0 from an integer): numpy's scalar functions cost more here.
+    first = float(math.ceil(t0 * fps - 1e-9))
+    last = float(math.floor(t1 * fps + 1e-9))
+    return np.arange(first, last + 1) / fps
 
 
 def _interpolate(g, ta, tb, xa, va, xb, vb, max_gap_s):
@@ -314,7 +315,7 @@ class Resampler:
         else:
             kp = valid_keypoints(kp[None], n_joints=self.n_joints, dims=self.dims)[0]
         t = float(timestamp_s)
-        if not np.isfinite(t):
+        if not math.isfinite(t):
             raise ParameterError(f"timestamp must be finite seconds, got {timestamp_s!r}")
         if self._t is not None and t <= self._t:
             raise ParameterError(

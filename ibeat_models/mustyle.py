@@ -41,5 +41,6 @@ class StyleNetwork:
 
     def step(self, offset: float, state: np.ndarray) -> tuple[float, np.ndarray]:
         """One frame: kinematic offset in [0, 1] -> (onset envelope in [0, 1], new state)."""
-        out = self.model.run(offset=np.full((1, 1), offset, np.float32), h=state)
+        out = dict(zip(self.model.output_names, self.model.run_float32(
+            {"offset": np.full((1, 1), offset, np.float32), "h": state})))
         return float(out["envelope"][0, 0]), out["h_out"]

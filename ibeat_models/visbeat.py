@@ -28,8 +28,9 @@ class VisBeatNetwork:
 
     def step(self, directogram_row, flux, state):
         prev, h1, h2 = state
-        out = self.model.run(directogram=np.asarray(directogram_row, np.float32)[None],
-                             flux=np.full((1, 1), flux, np.float32), prev_offset=prev, h1=h1, h2=h2)
+        out = dict(zip(self.model.output_names, self.model.run_float32(
+            {"directogram": np.asarray(directogram_row, np.float32)[None],
+             "flux": np.full((1, 1), flux, np.float32), "prev_offset": prev, "h1": h1, "h2": h2})))
         offset = out["offset"]
         return (float(offset[0, 0]), float(out["beat_prob"][0, 0]),
                 (offset, out["h1_out"], out["h2_out"]))

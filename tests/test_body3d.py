@@ -155,36 +155,46 @@ def test_partial_2d_body_gets_a_scale_from_what_is_seen():
 
 
 def test_completion_touches_only_bodies_without_a_torso():
-    full = np.zeros((4, 17, 2))
-    np.testing.assert_array_equal(complete_body(full, np.ones(4))[0], full)
+    full = np.zeros((17, 2))
+    np.testing.assert_array_equal(complete_body(full, 1.0)[0], full)
     # A camera that sees the shoulders but not an ear or a hip: left as it is.
     partial = full.copy()
-    partial[:, [3, 11]] = np.nan
-    assert not complete_body(partial, np.ones(4))[1].any()
-    head_hands = np.full((4, 17, 2), np.nan)
-    head_hands[:, [0, 9, 10]] = [[0.0, 0.0], [0.3, 0.5], [-0.3, 0.5]]
-    todo = needs_completion(head_hands, [0.5, np.nan, 0.5, 0.5])
-    assert todo.tolist() == [True, False, True, True]
-    done, added = complete_body(head_hands, np.array([0.5, np.nan, 0.5, 0.5]))
-    assert added[0].sum() == 10 and not added[1].any()   # face, shoulders, elbows, hips
+    partial[[3, 11]] = np.nan
+    assert not needs_completion(partial, 1.0) and not complete_body(partial, 1.0)[1].any()
+    head_hands = np.full((17, 2), np.nan)
+    head_hands[[0, 9, 10]] = [[0.0, 0.0], [0.3, 0.5], [-0.3, 0.5]]
+    assert needs_completion(head_hands, 0.5) and not needs_completion(head_hands, np.nan)
+    done, added = complete_body(head_hands, 0.5)
+    assert added.sum() == 10                                 # face, shoulders, elbows, hips
     # Head to hips are filled in; legs stay missing (nothing says where the feet are).
-    assert np.isfinite(done[[0, 2, 3], :13]).all() and np.isnan(done[:, 13:]).all()
-    assert np.isnan(done[1, 5]).all()
-    np.testing.assert_allclose(done[0, 1:5], 0.0)           # the face moves with the head
-    assert done[0, 11, 1] > done[0, 5, 1] > done[0, 0, 1]    # hips below shoulders below the head
-    np.testing.assert_array_equal(done[:, [0, 9, 10]], head_hands[:, [0, 9, 10]])
+    assert np.isfinite(done[:13]).all() and np.isnan(done[13:]).all()
+    np.testing.assert_allclose(done[1:5], 0.0)               # the face moves with the head
+    assert done[11, 1] > done[5, 1] > done[0, 1]             # hips below shoulders below the head
+    np.testing.assert_array_equal(done[[0, 9, 10]], head_hands[[0, 9, 10]])
+    unknown, none_added = complete_body(head_hands, np.nan)
+    assert np.isnan(unknown[5]).all() and not none_added.any()
+    # A waist tracker alone (one hip) and feet: the other hip at the same place, the
+    # head above the waist.
+    waist = np.full((17, 2), np.nan)
+    waist[11] = [0.1, 1.0]
+    done, added = complete_body(waist, 0.5)
+    np.testing.assert_array_equal(done[12], done[11])
+    assert done[0, 1] < done[5, 1] < done[11, 1] and added[0] and not added[11]
 
 
 def test_a_joint_switching_between_seen_and_filled_in_is_missing_that_frame():
-    xy = np.full((3, 17, 2), np.nan)
-    xy[:, [0, 9, 10]] = [[0.0, 0.0], [0.3, 0.5], [-0.3, 0.5]]
-    xy[2, [5, 6]] = [[0.2, 0.3], [-0.2, 0.3]]          # the shoulders come into view
-    done, added = complete_body(xy, np.full(3, 0.5))
-    shown = hide_switches(done, added)
-    assert np.isnan(shown[0, 5]).all()                  # filled in from the first frame: new
-    assert np.isfinite(shown[1, 5]).all()
-    assert np.isnan(shown[2, 5]).all() and np.isnan(shown[2, 1]).all()   # back to seen
-    np.testing.assert_array_equal(shown[:, 0], xy[:, 0])
+    xy = np.full((17, 2), np.nan)
+    xy[[0, 9, 10]] = [[0.0, 0.0], [0.3, 0.5], [-0.3, 0.5]]
+    seen_shoulders = xy.copy()
+    seen_shoulders[[5, 6]] = [[0.2, 0.3], [-0.2, 0.3]]          # the shoulders come into view
+    done, added = complete_body(xy, 0.5)
+    shown = hide_switches(done, added, np.zeros(17, dtype=bool))
+    assert np.isnan(shown[5]).all()                      # filled in from the first frame: new
+    assert np.isfinite(hide_switches(done, added, added)[5]).all()
+    back, back_added = complete_body(seen_shoulders, 0.5)
+    shown = hide_switches(back, back_added, added)
+    assert np.isnan(shown[5]).all() and np.isnan(shown[1]).all()   # back to seen
+    np.testing.assert_array_equal(shown[0], xy[0])
 
 
 def test_a_head_lost_for_a_moment_is_held_and_the_body_stays_complete():
@@ -234,12 +244,6 @@ def test_streaming_equals_offline_for_a_partial_body_with_joints_coming_and_goin
 
 
 # --- the engine, 3D and partial, end to end ----------------------------------------------
-
-@pytest.fixture(scope="module")
-def networks():
-    from ibeat_models import load_networks
-    return load_networks()
-
 
 def _exercise(move, bpm):
     """A generated exercise with exact beats (3D, metres, right-handed y up, 30 fps)."""
