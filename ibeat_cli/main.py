@@ -9,6 +9,7 @@
     ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
     ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,timing,video]
                 [--data DIR] [--out DIR] [--json]
+    ibeat kit --out DIR [--sample-rate HZ] [--seed N]
 
 Run ``ibeat COMMAND --help`` for every option and its default.
 """
@@ -207,6 +208,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="also write performance.md and performance.json here")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser(
+        "kit", help="export the synthesised drum kit as WAV files (for engine clients)",
+        description="Write ibeat's synthesised drum kit as one WAV per drum class (16-bit PCM, "
+                    "mono, full velocity) plus kit.json (class index, name, General MIDI "
+                    "pitch, file), for game engines that play the hits themselves: the Unity "
+                    "package's Samples~/Demo/Audio, the Godot add-on's sounds.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("--out", type=Path, required=True, help="folder to write (created)")
+    p.add_argument("--sample-rate", type=int, default=48000,
+                   help="samples per second (game engines mix at 48000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the voices' noise")
+    p.set_defaults(func=_cmd_kit)
     return parser
 
 
@@ -470,6 +484,14 @@ def _print_analysis(out):
     for key in ("plot", "wav", "midi"):
         if key in out:
             print(f"{key:<9} {out[key]}")
+
+
+def _cmd_kit(args) -> int:
+    from ibeat_io.kit_export import export_kit
+
+    for path in export_kit(args.out, sample_rate=args.sample_rate, seed=args.seed):
+        print(path)
+    return 0
 
 
 def main(argv=None) -> int:

@@ -80,6 +80,9 @@ class RunningServer:
     thread: threading.Thread = field(repr=False)
     #: The server's own source, or None.
     source: SourceRunner | None = field(default=None, repr=False)
+    #: The WebSocket transport's bound port, or None without one.
+    ws_port: int | None = None
+    ws_server: object = field(default=None, repr=False)
     _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -101,8 +104,16 @@ class RunningServer:
 
     async def _shutdown(self, grace_s: float):
         await self.health.enter_graceful_shutdown()
+        if self.ws_server is not None:
+            self.ws_server.close(close_connections=False)  # no new sockets; open ones end below
         self.servicer.shutdown()
         await self.server.stop(grace_s)
+        if self.ws_server is not None:
+            try:
+                await asyncio.wait_for(self.ws_server.wait_closed(), grace_s)
+            except asyncio.TimeoutError:
+                self.ws_server.close()  # whatever is left: 1001 going away
+                await self.ws_server.wait_closed()
 
     def wait(self):
         """Block until the server has stopped (:meth:`stop` from another thread)."""
@@ -128,7 +139,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  outbox_size: int = OUTBOX_SIZE, max_gap_us: int = MAX_GAP_US,
                  stats_interval_us: int = STATS_INTERVAL_US,
                  reuse_port: bool = False, source: SourceConfig | None = None,
-                 max_listeners: int = DEFAULT_MAX_LISTENERS) -> RunningServer:
+                 max_listeners: int = DEFAULT_MAX_LISTENERS,
+                 ws_port: int | None = None) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -151,6 +163,9 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         (:func:`ibeat_grpc.source.video_source`); opened here, running from start.
     max_listeners : int
         Concurrent ``Subscribe`` streams; one more gets RESOURCE_EXHAUSTED.
+    ws_port : int, optional
+        Also serve the streams over WebSocket + JSON on this port (0: any free
+        one; :mod:`ibeat_grpc.websocket`), plaintext; None: gRPC only.
 
     Raises
     ------
@@ -175,7 +190,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         return _start(port, host=host, networks=networks, max_sessions=max_sessions,
                       creds=creds, outbox_size=outbox_size, max_gap_us=max_gap_us,
                       stats_interval_us=stats_interval_us, reuse_port=reuse_port, source=source,
-                      first_pass=first_pass, max_listeners=max_listeners)
+                      first_pass=first_pass, max_listeners=max_listeners, ws_port=ws_port)
     except BaseException:
         if first_pass is not None:
             first_pass.close()
@@ -183,7 +198,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
 
 
 def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us,
-           stats_interval_us, reuse_port, source, first_pass, max_listeners) -> RunningServer:
+           stats_interval_us, reuse_port, source, first_pass, max_listeners,
+           ws_port) -> RunningServer:
     if networks is None:
         from ibeat_models import load_networks
         networks = load_networks()
@@ -215,14 +231,19 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
             raise OSError(f"could not bind {address}: {e}") from None
         if bound == 0:
             raise OSError(f"could not bind {address}")
+        ws_server = None
+        if ws_port is not None:
+            from .websocket import serve_websocket
+            ws_server = await serve_websocket(servicer, host, ws_port, reuse_port=reuse_port)
         await server.start()
-        return server, bound, health_servicer
+        return server, bound, health_servicer, ws_server
 
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=_run_loop, args=(loop,), name="ibeat-grpc-loop", daemon=True)
     thread.start()
     try:
-        server, bound, health_servicer = asyncio.run_coroutine_threadsafe(build(), loop).result()
+        server, bound, health_servicer, ws_server = asyncio.run_coroutine_threadsafe(
+            build(), loop).result()
     except BaseException:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
@@ -231,8 +252,9 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
     if source is not None:
         runner = SourceRunner(source, first_pass, networks=networks, hub=hub, loop=loop,
                               stats_interval_us=stats_interval_us).start()
+    ws_bound = ws_server.sockets[0].getsockname()[1] if ws_server is not None else None
     return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}", loop,
-                         thread, runner)
+                         thread, runner, ws_port=ws_bound, ws_server=ws_server)
 
 
 def main(argv=None) -> int:
@@ -245,6 +267,10 @@ def main(argv=None) -> int:
     parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
                         help="concurrent Session streams per worker process; more get "
                              "RESOURCE_EXHAUSTED")
+    parser.add_argument("--ws-port", type=int, metavar="N",
+                        help="also serve the Session and Subscribe streams over WebSocket + "
+                             "JSON on this port (ws://HOST:N/ibeat.v1.Ibeat/Session; engine "
+                             "clients without HTTP/2: the Unity package, the Godot add-on)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes sharing the port (one Python process uses "
                              "about one core; the kernel spreads connections over them)")
@@ -271,8 +297,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
-    if args.workers > 1 and args.port == 0:
-        parser.error("--workers > 1 needs a fixed --port to share")
+    if args.workers > 1 and (args.port == 0 or args.ws_port == 0):
+        parser.error("--workers > 1 needs a fixed --port (and --ws-port) to share")
     has_source = args.camera is not None or args.video is not None
     if has_source and args.workers > 1:
         parser.error("--camera/--video run one source in one process; each of --workers "
@@ -310,12 +336,15 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
         running = start_server(args.port, host=args.host, max_sessions=args.max_sessions,
                                tls_cert=args.tls_cert, tls_key=args.tls_key,
                                reuse_port=reuse_port, source=source,
-                               max_listeners=args.max_listeners)
+                               max_listeners=args.max_listeners, ws_port=args.ws_port)
     except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
     log.info("ibeat-server listening on %s (%s, max %d sessions)", running.address,
              "TLS" if args.tls_cert else "plaintext", args.max_sessions)
+    if running.ws_port is not None:
+        log.info("WebSocket transport on ws://%s:%d/ibeat.v1.Ibeat/Session (plaintext)",
+                 args.host, running.ws_port)
     if running.servicer.source is not None:
         log.info("source: %s, listen with Subscribe (ibeat-listen --server HOST:%d)",
                  running.servicer.source.description, running.port)

@@ -5,7 +5,8 @@ Layout after grpc's route_guide example: pure helpers at module level
 :class:`StreamPipeline` (no threads or sockets: messages in, messages out; the
 clock, restart and stats rules are the transport-neutral
 :class:`ibeat_core.stream.EngineStream`), a bounded :class:`Outbox`, and a thin
-:class:`IbeatServicer` for ``grpc.aio``.
+:class:`IbeatServicer` for ``grpc.aio``, whose handlers the WebSocket transport
+also runs (:mod:`ibeat_grpc.websocket`, through a stand-in for the context).
 
 One asyncio event loop serves every stream; there are no per-stream threads.
 Each stream has two coroutines: the ``Session`` handler sends what the
@@ -50,7 +51,7 @@ from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["PROTOCOL", "MAX_MESSAGE_BYTES", "MAX_GAP_US", "STATS_INTERVAL_US", "OUTBOX_SIZE",
-           "VALUES_PER_JOINT", "NO_SOURCE_MESSAGE", "StreamError",
+           "VALUES_PER_JOINT", "NO_SOURCE_MESSAGE", "StreamError", "ClientGone",
            "session_config", "frame_keypoints", "event_messages", "hit_message", "Outbox",
            "StreamPipeline", "SessionRegistry", "IbeatServicer", "model_versions"]
 
@@ -77,6 +78,10 @@ class StreamError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ClientGone(Exception):
+    """A transport's read found the client gone (a WebSocket closed without ``end``)."""
 
 
 def _invalid(message: str) -> StreamError:
@@ -309,7 +314,7 @@ class StreamPipeline:
             raise StreamError(grpc.StatusCode.FAILED_PRECONDITION,
                               f"the first message must be a config, got {kind or 'an empty message'}")
         if kind != "frame":
-            raise _invalid("empty ClientMessage: set config or frame")
+            raise _invalid("empty ClientMessage: set config, frame or end")
         return self._frame(request.frame)
 
     def record_latency(self, latency_us: float):
@@ -584,7 +589,7 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context):
     try:
         while True:
             request = await context.read()
-            if request is grpc.aio.EOF or stream.closed:
+            if request is grpc.aio.EOF or stream.closed or request.WhichOneof("msg") == "end":
                 break
             t0 = time.perf_counter()
             messages = pipeline.handle(request)
@@ -603,7 +608,7 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context):
         outbox.finish([pipeline.stats(final=True)] if pipeline.session is not None else [],
                       status=e)
     except Exception as e:  # the client went away (RPC over) or a bug: never the server's end
-        if stream.closed or isinstance(e, (grpc.RpcError, grpc.aio.BaseError)):
+        if stream.closed or isinstance(e, (grpc.RpcError, grpc.aio.BaseError, ClientGone)):
             outbox.finish()
         else:
             log.exception("session %s: internal error", stream.session_id)

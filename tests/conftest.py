@@ -19,6 +19,13 @@ def shared_data_dir():
 
 
 @pytest.fixture(scope="session")
+def networks():
+    """The shipped networks, loaded once (stateless: every session keeps its own state)."""
+    from ibeat_models import load_networks
+    return load_networks()
+
+
+@pytest.fixture(scope="session")
 def aist_clip():
     """Real AIST++ keypoints (view 0 of gBR_sBM_d04_mBR0_ch01: 12 s at 60 fps, 80 BPM)."""
     return load_clip(bundled_clip_path(), view=0)

@@ -83,12 +83,6 @@ class FakeEstimator:
         pass
 
 
-@pytest.fixture(scope="module")
-def networks():
-    from ibeat_models import load_networks
-    return load_networks()
-
-
 # -- open_source ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fps", [10, 30, 120])

@@ -8,12 +8,6 @@ import pytest
 from ibeat_cli.evaluate.following import (FollowCase, build_follow_cases, follow_case,
                                           format_follow_report, summarise)
 from ibeat_core.session import SessionConfig
-from ibeat_models import load_networks
-
-
-@pytest.fixture(scope="module")
-def networks():
-    return load_networks()
 
 
 def _bundled_case(aist_clip, *, phase_known):

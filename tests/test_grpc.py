@@ -15,14 +15,8 @@ from ibeat_grpc.servicer import (MAX_MESSAGE_BYTES, Outbox, StreamError, frame_k
                                  session_config)
 from ibeat_grpc.v1 import ibeat_pb2 as pb
 from ibeat_grpc.v1 import ibeat_pb2_grpc as pb_grpc
-from ibeat_models import load_networks
 
 TIMEOUT_S = 60
-
-
-@pytest.fixture(scope="module")
-def networks():
-    return load_networks()
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,6 @@ from ibeat_grpc.servicer import NO_SOURCE_MESSAGE, event_messages
 from ibeat_grpc.source import SourceConfig, video_source
 from ibeat_grpc.v1 import ibeat_pb2 as pb
 from ibeat_grpc.v1 import ibeat_pb2_grpc as pb_grpc
-from ibeat_models import load_networks
 from ibeat_video.capture import CapturedFrame, PosedFrame
 from ibeat_video.pose import PoseEstimate
 from ibeat_video.video_session import VideoSession
@@ -36,11 +35,6 @@ FPS = 30.0
 _BGR = np.full((1080, 1920, 3), 128, np.uint8)
 _BGR.setflags(write=False)
 SEED = 1
-
-
-@pytest.fixture(scope="module")
-def networks():
-    return load_networks()
 
 
 @pytest.fixture(scope="module")
@@ -489,3 +483,40 @@ def test_real_video_through_pose_to_a_listener(networks, data_dir):
     assert all(0 < h.time_us < 11_000_000 for h in hits)  # the file's play position
     leads = hit_leads_ms(r)
     assert leads is not None and np.median(leads) > 0  # hits arrive before their play time
+
+
+def test_a_websocket_listener_hears_what_a_grpc_listener_hears(networks, keypoints):
+    from google.protobuf import json_format
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from ibeat_grpc.websocket import SUBSCRIBE_PATH
+
+    gate = threading.Event()
+    srv = start_server(0, networks=networks, ws_port=0,
+                       source=_fake_source(keypoints, gate=gate))
+    try:
+        grpc_thread, grpc_result = _in_thread(listen, f"127.0.0.1:{srv.port}",
+                                              timeout_s=TIMEOUT_S)
+        heard = []
+        with connect(f"ws://127.0.0.1:{srv.ws_port}{SUBSCRIBE_PATH}",
+                     open_timeout=TIMEOUT_S) as ws:
+            ws.send("{}")  # a SubscribeRequest; optional
+            assert _wait_for(lambda: srv.servicer.listeners == 2)
+            gate.set()
+            try:
+                while True:
+                    heard.append(json_format.Parse(ws.recv(timeout=TIMEOUT_S),
+                                                   pb.ServerMessage()))
+            except ConnectionClosed:
+                pass
+        assert ws.close_code == 1000
+        grpc_thread.join(TIMEOUT_S)
+        r = grpc_result["r"]
+        assert r.status == grpc.StatusCode.OK, r.details
+        ws_events = [m for m in heard if m.HasField("beat") or m.HasField("hits")]
+        assert len(ws_events) >= 8 and ws_events == _events(r)
+        assert heard[0].HasField("source") and heard[-1].stats.final
+        assert _wait_for(lambda: srv.servicer.listeners == 0)
+    finally:
+        srv.stop(1)

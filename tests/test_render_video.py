@@ -178,12 +178,6 @@ def _write_video(path, n, w=96, h=64, fps=30.0):
 
 
 @pytest.fixture(scope="module")
-def networks():
-    from ibeat_models import load_networks
-    return load_networks()
-
-
-@pytest.fixture(scope="module")
 def rendered(tmp_path_factory, networks):
     """6 s of a synthetic 96x64 video with real dance keypoints, rendered once."""
     root = tmp_path_factory.mktemp("render")

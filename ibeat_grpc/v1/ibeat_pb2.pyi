@@ -82,12 +82,18 @@ SOURCE_STATE_ENDED: SourceState
 SOURCE_STATE_FAILED: SourceState
 
 class ClientMessage(_message.Message):
-    __slots__ = ("config", "frame")
+    __slots__ = ("config", "frame", "end")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     FRAME_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
     config: SessionConfig
     frame: PoseFrame
-    def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., frame: _Optional[_Union[PoseFrame, _Mapping]] = ...) -> None: ...
+    end: EndOfStream
+    def __init__(self, config: _Optional[_Union[SessionConfig, _Mapping]] = ..., frame: _Optional[_Union[PoseFrame, _Mapping]] = ..., end: _Optional[_Union[EndOfStream, _Mapping]] = ...) -> None: ...
+
+class EndOfStream(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class SessionConfig(_message.Message):
     __slots__ = ("layout", "coordinate_space", "nominal_fps", "mode", "genre", "seed", "density", "temperature", "genre_strength", "lead_time_us", "handedness", "up_axis")

@@ -57,9 +57,10 @@ class IbeatServicer:
     def Session(self, request_iterator, context):
         """One dancer's stream. The client sends one ClientMessage.config first, then
         ClientMessage.frame messages with strictly increasing timestamps; it
-        half-closes when done. The server answers SessionAccepted once, then
-        BeatEvent / DrumHits as beats are committed (ahead of time), SessionStats
-        periodically and a last SessionStats before it closes with status OK.
+        half-closes (or sends ClientMessage.end) when done. The server answers
+        SessionAccepted once, then BeatEvent / DrumHits as beats are committed
+        (ahead of time), SessionStats periodically and a last SessionStats before
+        it closes with status OK.
 
         Errors end the stream with a gRPC status (no other session is affected):
         FAILED_PRECONDITION  first message is not a config, or a second config
