@@ -103,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav", type=Path, help="write the drums played on the synthesised kit (WAV)")
     p.add_argument("--plot", type=Path, help="write a figure: motion, beats, drum roll (PNG/PDF/SVG)")
     p.add_argument("--view", type=int, default=0, help="camera view of a multi-view clip")
-    add_session_options(p, ("mode", "genre", "genre_strength", "seed", "density", "temperature",
-                            "tracker"))
+    add_session_options(p, ("mode", "genre", "genre_strength", "drums", "meter", "seed", "density",
+                            "temperature", "tracker"))
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=_cmd_render)
 

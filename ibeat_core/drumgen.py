@@ -35,6 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .bar import BarConfig, BarCounter, BarPosition, bar_features
 from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index, split_beats
 from .errors import ParameterError
 
@@ -43,6 +44,7 @@ __all__ = [
     "CONTEXT_STEPS",
     "DrumGenNetwork",
     "DrumGenConfig",
+    "ACCENT_GAIN",
     "sample_hits",
     "hit_velocities",
     "DrumPatternGenerator",
@@ -53,6 +55,9 @@ __all__ = [
 CONTEXT_BEATS = 3
 #: 16th steps of context.
 CONTEXT_STEPS = CONTEXT_BEATS * STEPS_PER_BEAT
+#: How much the body's accent at a sixteenth moves a drummer's velocity there
+#: (:func:`hit_velocities`): a style 0.2 above the beat's mean adds 10 %.
+ACCENT_GAIN = 0.5
 
 
 def _valid_style(style, *, n_steps: int | None = CONTEXT_STEPS) -> np.ndarray:
@@ -93,9 +98,14 @@ def _valid_density(density) -> float:
 
 
 class DrumGenNetwork(Protocol):
-    """Context in, hit logits of the next beat out."""
+    """Context in, hit logits of the next beat out.
 
-    def logits(self, style_ctx: np.ndarray, hits_ctx: np.ndarray, genre: int) -> np.ndarray:
+    A network with a true ``bar_aware`` attribute also takes ``bar``, the next
+    beat's :func:`~ibeat_core.bar.bar_features`; the paper's takes none.
+    """
+
+    def logits(self, style_ctx: np.ndarray, hits_ctx: np.ndarray, genre: int,
+               bar: np.ndarray | None = None) -> np.ndarray:
         """Hit logits of the next beat.
 
         Parameters
@@ -106,6 +116,8 @@ class DrumGenNetwork(Protocol):
             Hits of the same steps, 1.0 = hit, 0.0 = none.
         genre : int
             Index into :data:`~ibeat_core.drums.GENRES`.
+        bar : np.ndarray, shape (BAR_FEATURES,), float32, optional
+            Where the next beat falls in the bar and phrase (bar-aware networks only).
 
         Returns
         -------
@@ -135,13 +147,17 @@ class DrumGenConfig:
     min_velocity : float
         In (0, 1]: the velocity floor of the velocity rule (see
         :func:`hit_velocities`).
+    bar : BarConfig
+        How beats are counted in bars for a bar-aware network
+        (:class:`~ibeat_core.bar.BarCounter`); a network without bars ignores it.
     genre_strength : float
         >= 0, how strongly the genre is asked for (classifier-free guidance:
         DrumGenNet was trained with the genre replaced by "any" at times, so
         ``any + s * (genre - any)`` of its logits pushes the feel ``s`` times as
-        far from the unconditional one). 1 is the plain conditional model. The
-        default 4 makes the feels measurably apart from body-driven style (see
-        docs/results.md); it also makes some feels busier. Ignored for "any".
+        far from the unconditional one). 1, the default, is the plain
+        conditional model: stronger guidance pushes each feel's drum classes
+        away from its genre's (toms in punk and jazz) and makes it busier
+        (docs/results.md, "Drums that sound like their feel"). Ignored for "any".
 
     Examples
     --------
@@ -158,7 +174,8 @@ class DrumGenConfig:
     density: float = 0.0
     seed: int = 0
     min_velocity: float = 0.3
-    genre_strength: float = 4.0
+    genre_strength: float = 1.0
+    bar: BarConfig = BarConfig()
 
     def __post_init__(self):
         genre_index(self.genre)
@@ -221,13 +238,19 @@ def sample_hits(logits, *, temperature: float = 1.0, density: float = 0.0,
     return rng.random(z.shape) < p
 
 
-def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3) -> np.ndarray:
-    """Velocities of generated hits: the context style at the same 16th position.
+def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3, levels=None) -> np.ndarray:
+    """Velocities of generated hits from the body's accents, and the drummer's level per class.
 
-    A hit at step ``p`` of the new beat gets the mean of the style at step
-    ``p`` of each of the three context beats, at least ``min_velocity``: a
-    movement that is strong on the beat makes the downbeat hits loud, and a
-    hit where the body showed no accent still sounds.
+    Without ``levels`` (the paper's rule): a hit at step ``p`` of the new beat
+    gets the mean of the style at step ``p`` of the three context beats.
+
+    With ``levels`` (a drummer's mean velocity per 16th position and drum class,
+    from Groove MIDI): the level, raised or lowered by the body's accent at
+    that position against its mean over the beat (``1 + ACCENT_GAIN * (style_p
+    - mean style)``): hi-hats softer than snares, the one louder than the "e",
+    and a body that stresses a sixteenth makes it louder still.
+
+    Either way at least ``min_velocity``, so a generated hit is never silent.
 
     Parameters
     ----------
@@ -236,6 +259,8 @@ def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3) -> np.ndarray:
         Style of the context beats in [0, 1], oldest first.
     min_velocity : float
         Floor in (0, 1].
+    levels : array_like, shape (STEPS_PER_BEAT, N_DRUM_CLASSES), optional
+        Velocity per position and class in (0, 1].
 
     Returns
     -------
@@ -249,14 +274,22 @@ def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3) -> np.ndarray:
     >>> hits[:, 0] = True
     >>> hit_velocities(hits, style)[:, 0].tolist()
     [1.0, 0.30000001192092896, 0.5, 0.30000001192092896]
+    >>> levels = np.full((4, 9), 0.6)
+    >>> [round(float(v), 3) for v in hit_velocities(hits, style, levels=levels)[:, 0]]
+    [0.788, 0.488, 0.638, 0.488]
     """
     hits = np.asarray(hits, dtype=bool)
     if hits.shape != (STEPS_PER_BEAT, N_DRUM_CLASSES):
         raise ParameterError(
             f"hits must have shape ({STEPS_PER_BEAT}, {N_DRUM_CLASSES}), got {hits.shape}")
     per_step = split_beats(_valid_style(style_ctx)).mean(axis=0)     # (4,)
-    level = np.maximum(per_step, np.float32(min_velocity)).astype(np.float32)
-    return np.where(hits, level[:, None], np.float32(0.0)).astype(np.float32)
+    if levels is None:
+        level = np.broadcast_to(per_step[:, None], hits.shape)
+    else:
+        accent = 1.0 + ACCENT_GAIN * (per_step - per_step.mean())
+        level = np.asarray(levels, dtype=np.float32) * accent[:, None]
+    level = np.clip(level, np.float32(min_velocity), np.float32(1.0)).astype(np.float32)
+    return np.where(hits, level, np.float32(0.0)).astype(np.float32)
 
 
 class DrumPatternGenerator:
@@ -290,12 +323,19 @@ class DrumPatternGenerator:
         self.network = network
         self.config = config
         self._genre = genre_index(config.genre)
+        # A drummer's velocity per position and class for this feel, when the network has them.
+        table = getattr(network, "velocity_levels", None)
+        self._levels = None if table is None else np.asarray(table[config.genre], np.float32)
         self.reset()
 
     def reset(self):
-        """Forget the generated context and restart the random draws from the seed."""
+        """Forget the generated context, restart the random draws from the seed and the bar
+        count from the one."""
         self._rng = np.random.default_rng(self.config.seed)
         self._hits_ctx = np.zeros((CONTEXT_STEPS, N_DRUM_CLASSES), dtype=np.float32)
+        self._bars = BarCounter(self.config.bar)
+        #: Where the last beat generated fell in its bar (None before the first).
+        self.position: BarPosition | None = None
 
     @property
     def hits_ctx(self) -> np.ndarray:
@@ -317,17 +357,22 @@ class DrumPatternGenerator:
             (``DrumGrid.from_hits`` takes it as is).
         """
         style = _valid_style(style_ctx)
-        logits = self.network.logits(style, self._hits_ctx.copy(), self._genre)
+        # The accent of the last context beat: the style of its first sixteenth.
+        self.position = self._bars.next_beat(float(style[-STEPS_PER_BEAT]))
+        extra = {}
+        if getattr(self.network, "bar_aware", False):
+            extra["bar"] = bar_features(self.position, self.config.bar.phrase_bars)
+        logits = self.network.logits(style, self._hits_ctx.copy(), self._genre, **extra)
         strength = self.config.genre_strength
         if self._genre != 0 and strength != 1.0:
-            free = self.network.logits(style, self._hits_ctx.copy(), 0)
+            free = self.network.logits(style, self._hits_ctx.copy(), 0, **extra)
             logits = free + strength * (np.asarray(logits) - free)
         cfg = self.config
         hits = sample_hits(logits, temperature=cfg.temperature, density=cfg.density,
                            rng=self._rng)
         self._hits_ctx = np.concatenate(
             [self._hits_ctx[STEPS_PER_BEAT:], hits.astype(np.float32)])
-        return hit_velocities(hits, style, min_velocity=cfg.min_velocity)
+        return hit_velocities(hits, style, min_velocity=cfg.min_velocity, levels=self._levels)
 
 
 def generate_pattern(network: DrumGenNetwork, style, *,

@@ -46,6 +46,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .beat_hmm import BeatHMMConfig
+from .bar import BarConfig
 from .beat_tracking import BeatFrame, BeatNetwork
 from .body3d import Body3DConfig, BodyFrontEnd
 from .drumgen import CONTEXT_BEATS, DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
@@ -58,12 +59,15 @@ from .skeleton import N_JOINTS
 from .style import StyleCalibration, beat_style
 from .trackers import DEFAULT_TRACKER, TRACKERS, build_tracker
 
-__all__ = ["MODES", "MONO_MIN_VELOCITY", "StyleNetwork", "Networks", "SessionConfig",
+__all__ = ["MODES", "DRUM_MODELS", "MONO_MIN_VELOCITY", "StyleNetwork", "Networks", "SessionConfig",
            "SessionFrame", "BeatCue", "DrumHit", "Session", "SessionResult", "run_session",
            "hits_on_beat_grid"]
 
 #: Drum generation modes: DrumGenNet's polyphonic patterns, or one note per beat.
 MODES = ("poly", "mono")
+#: Which DrumGenNet plays Poly: "bar" (knows the bar, a drummer's velocities) or "paper"
+#: (the paper's: three beats of context, velocity from the body's style alone).
+DRUM_MODELS = ("bar", "paper")
 # Seeds the feel drawn for "any" apart from the drum sampling of the same seed.
 _FEEL_STREAM = 1
 #: The lowest velocity [0, 1] of a Mono note, so a soft beat still sounds.
@@ -87,12 +91,17 @@ class StyleNetwork(Protocol):
 
 @dataclass(frozen=True)
 class Networks:
-    """The four networks a session runs; shared, stateless, safe to reuse across sessions."""
+    """The networks a session runs; shared, stateless, safe to reuse across sessions.
+
+    ``drumgen`` is the bar-aware DrumGenNet with a drummer's velocities;
+    ``drumgen_paper`` the paper's (no bar), for ``SessionConfig(drums="paper")``.
+    """
 
     beat: BeatNetwork
     style: StyleNetwork
     drumgen: DrumGenNetwork
     mono: MonoNetwork
+    drumgen_paper: DrumGenNetwork | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,12 @@ class SessionConfig:
     genre_strength : float
         How strongly the genre is asked for, >= 0 (1: the plain conditional
         model; see :class:`~ibeat_core.drumgen.DrumGenConfig`).
+    drums : str
+        :data:`DRUM_MODELS`: ``"bar"`` (default) or the paper's ``"paper"``
+        (the Table 4 reproduction).
+    meter : str
+        How the bar is counted (:class:`~ibeat_core.bar.BarConfig`): ``"auto"``
+        (4/4 unless the motion says 3/4), ``"4/4"`` or ``"3/4"``.
     lead_s : float
         How long [s] before a beat its cue and first hits are emitted, > 0.
     min_lead_s : float
@@ -145,7 +160,9 @@ class SessionConfig:
     seed: int = 0
     density: float = 0.0
     temperature: float = 1.0
-    genre_strength: float = 4.0
+    genre_strength: float = 1.0
+    drums: str = "bar"
+    meter: str = "auto"
     lead_s: float = 0.1
     min_lead_s: float = 0.02
     forecast_margin_s: float = 0.035
@@ -173,6 +190,8 @@ class SessionConfig:
                 f"forecast_margin_s must be >= 0 seconds, got {self.forecast_margin_s!r}")
         if not self.idle_reset_beats > 0:
             raise ParameterError(f"idle_reset_beats must be > 0, got {self.idle_reset_beats!r}")
+        if self.drums not in DRUM_MODELS:
+            raise ParameterError(f"drums must be one of {DRUM_MODELS}, got {self.drums!r}")
         # Sampling settings are checked where they are used, once.
         self.drumgen_config()
 
@@ -186,7 +205,7 @@ class SessionConfig:
     def drumgen_config(self) -> DrumGenConfig:
         return DrumGenConfig(genre=self.genre, temperature=self.temperature,
                              density=self.density, seed=self.seed,
-                             genre_strength=self.genre_strength)
+                             genre_strength=self.genre_strength, bar=BarConfig(meter=self.meter))
 
 
 @dataclass(frozen=True)
@@ -227,6 +246,11 @@ class BeatCue:
         (``time_s - emitted_s`` is its lead; it can be <= 0 for a beat found late).
     feel : str
         The genre the beat's drums were asked for (drawn by the session for "any").
+    bar_beat : int
+        Its beat in the bar, 0 = the one (:mod:`ibeat_core.bar`); -1 where no bar is
+        counted (Mono).
+    beats_per_bar : int
+        3 or 4; 0 where no bar is counted.
     """
 
     time_s: float
@@ -235,6 +259,8 @@ class BeatCue:
     index: int
     emitted_s: float
     feel: str = "any"
+    bar_beat: int = -1
+    beats_per_bar: int = 0
 
 
 @dataclass(frozen=True)
@@ -302,6 +328,10 @@ class Session:
         self.body = (None if config.body3d is None
                      else BodyFrontEnd(config.body3d, config.rhythm.keypoints))
         self._frame_s = 1.0 / config.rhythm.fps
+        self._drumgen = networks.drumgen if config.drums == "bar" else networks.drumgen_paper
+        if self._drumgen is None:
+            raise ParameterError("drums='paper' needs Networks.drumgen_paper "
+                                 "(ibeat_models.load_networks() loads it)")
         self._mono = MonoNoteGenerator(networks.mono, temperature=config.temperature,
                                        seed=config.seed)
         self.reset()
@@ -340,7 +370,7 @@ class Session:
             feel = GENRES[1 + int(self._feel_rng.choice(len(counts), p=counts / counts.sum()))]
         #: The feel DrumGenNet is asked for now.
         self.feel = feel
-        self._pattern = DrumPatternGenerator(self.networks.drumgen,
+        self._pattern = DrumPatternGenerator(self._drumgen,
                                              replace(self.config.drumgen_config(), genre=feel))
         self._mono.reset()
 
@@ -423,8 +453,9 @@ class Session:
         self._n_beats += 1
         self._joint = self._driver_joint(period)
         self._last_beat_s, self._last_period_s, self._idle = beat_s, period, False
-        events = [BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, self._now_s,
-                          self.feel)]
+        cue = BeatCue(beat_s, float(f.tempo_bpm), float(f.confidence), index, self._now_s,
+                      self.feel)
+        events = [cue]
         if self.config.mode == "mono":
             drum = self._mono.next_note()
             if drum >= 0:
@@ -433,6 +464,8 @@ class Session:
                 events.append(self._hit(beat_s, drum, velocity, index, 0))
         else:
             hits = self._pattern.next_beat(self._style_context(f, beat_s, period))
+            position = self._pattern.position
+            events[0] = replace(cue, bar_beat=position.beat, beats_per_bar=position.beats_per_bar)
             step_s = period / STEPS_PER_BEAT
             for step, drum in zip(*np.nonzero(hits)):
                 events.append(self._hit(beat_s + step * step_s, int(drum),

@@ -388,7 +388,9 @@ def event_messages(events, *, frame_id: int, layout: WireLayout = LAYOUTS[pb.SKE
             c = e.cue
             out.append(pb.ServerMessage(beat=pb.BeatEvent(
                 time_us=e.time_us, tempo_bpm=c.tempo_bpm, confidence=c.confidence,
-                index=e.index, feel=c.feel, emitted_us=e.emitted_us, frame_id=frame_id)))
+                index=e.index, feel=c.feel, emitted_us=e.emitted_us, frame_id=frame_id,
+                beat_in_bar=c.bar_beat + 1 if c.bar_beat >= 0 else 0,
+                beats_per_bar=c.beats_per_bar)))
             batch = None
         elif isinstance(e, StreamHit):
             if batch is None or batch.beat_index != e.beat_index:

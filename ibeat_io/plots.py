@@ -113,8 +113,17 @@ def plot_session(result, path, *, title: str = "") -> Path:
     ax = axes[2]
     _drum_roll(ax, [h.time_s - t0 for h in result.hits], [h.drum_class for h in result.hits],
                [h.velocity for h in result.hits])
+    # The bar the drums were generated in: a line at every one, each beat numbered.
+    top = ax.get_ylim()[1]
+    for b in result.beats:
+        if b.bar_beat < 0:
+            continue
+        if b.bar_beat == 0:
+            ax.axvline(b.time_s - t0, color="0.3", lw=1.2, alpha=0.7, zorder=0)
+        ax.text(b.time_s - t0, top, str(b.bar_beat + 1), fontsize=6, ha="center", va="bottom",
+                color="0.2" if b.bar_beat == 0 else "0.55")
     ax.set_ylabel("generated drums")
-    ax.set_xlabel("time [s]")
+    ax.set_xlabel("time [s] (numbers: beat in the bar; lines: the one)")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from ibeat_core.drums import GENRES
 from ibeat_core.errors import ParameterError
-from ibeat_core.session import MODES, SessionConfig
+from ibeat_core.bar import METERS
+from ibeat_core.session import DRUM_MODELS, MODES, SessionConfig
 from ibeat_core.trackers import TRACKERS
 
 __all__ = ["SESSION_OPTIONS", "add_session_options", "session_config_from_args"]
@@ -48,6 +49,12 @@ _ARGUMENTS = {
                     help="hit density bias (logits): > 0 more hits, < 0 fewer"),
     "temperature": dict(type=float, default=_DEFAULTS.temperature,
                         help="sampling temperature, 0 = no randomness"),
+    "drums": dict(choices=DRUM_MODELS, default=_DEFAULTS.drums,
+                  help="bar: DrumGenNet that knows the bar (backbeat, fills at phrase ends) with "
+                       "a drummer's velocities; paper: the paper's DrumGenNet (no bar, velocity "
+                       "from the body's style)"),
+    "meter": dict(choices=("auto", *METERS), default=_DEFAULTS.meter,
+                  help="bar of --drums bar: auto = 4/4 unless the motion says 3/4"),
     "lead_ms": dict(type=float, default=1e3 * _DEFAULTS.lead_s, help=_LEAD_HELP),
     "tracker": dict(choices=sorted(TRACKERS), default=_DEFAULTS.tracker,
                     help="beat tracker (groove: VisBeatNet, the B-HMM and a beat clock that keeps "

@@ -32,7 +32,8 @@ from ibeat_core.drums import N_DRUM_CLASSES, STEPS_PER_BEAT
 from ibeat_core.errors import ParameterError
 
 __all__ = ["WINDOW_BEATS", "pattern_windows", "frechet_distance", "NDBResult", "VoronoiBins",
-           "number_of_different_bins", "hit_f1", "hit_statistics"]
+           "number_of_different_bins", "hit_f1", "hit_statistics", "class_shares", "class_share_l1",
+           "backbeat_share"]
 
 #: Length of a compared pattern [beats]: two bars of 4/4.
 WINDOW_BEATS = 8
@@ -266,3 +267,56 @@ def hit_statistics(hits) -> np.ndarray:
     if h.ndim != 2 or h.shape[1] != N_DRUM_CLASSES or h.shape[0] % STEPS_PER_BEAT:
         raise ParameterError(f"hits must have shape (4 * n_beats, {N_DRUM_CLASSES}), got {h.shape}")
     return (h > 0).reshape(-1, STEPS_PER_BEAT, N_DRUM_CLASSES).mean(axis=0).ravel()
+
+
+def class_shares(hits) -> np.ndarray:
+    """Share of the hits per drum class: shape (9,), summing to 1 (zeros without hits).
+
+    Examples
+    --------
+    >>> h = np.zeros((4, 9)); h[0, 0] = h[2, 1] = h[3, 1] = 1.0
+    >>> class_shares(h)[:2].round(3).tolist()
+    [0.333, 0.667]
+    """
+    counts = (np.asarray(hits) > 0).sum(axis=0).astype(np.float64)
+    total = counts.sum()
+    return counts / total if total else counts
+
+
+def class_share_l1(hits, reference_hits) -> float:
+    """L1 distance of two sets' :func:`class_shares`: 0 = the same kit mix, 2 = disjoint."""
+    return float(np.abs(class_shares(hits) - class_shares(reference_hits)).sum())
+
+
+def backbeat_share(hits, bar_beats, *, snare: int = 1) -> float:
+    """Share of on-beat snares (16th 0 of a beat) that fall on beats 2 and 4 of a 4/4 bar.
+
+    Parameters
+    ----------
+    hits : array_like, shape (4 * n_beats, 9)
+        Hits on the beat grid.
+    bar_beats : array_like, shape (n_beats,)
+        Each beat's place in its 4/4 bar (0 = the one); beats of other meters
+        as -1 are left out.
+    snare : int
+        The snare's drum class.
+
+    Returns
+    -------
+    float
+        NaN without an on-beat snare.
+
+    Examples
+    --------
+    >>> h = np.zeros((16, 9)); h[4, 1] = h[12, 1] = h[0, 1] = 1.0
+    >>> round(backbeat_share(h, [0, 1, 2, 3]), 3)
+    0.667
+    """
+    on_beat = np.asarray(hits)[::STEPS_PER_BEAT, snare] > 0
+    position = np.asarray(bar_beats)
+    if len(position) != len(on_beat):
+        raise ParameterError(f"{len(position)} bar positions for {len(on_beat)} beats")
+    counted = on_beat & (position >= 0)
+    if not counted.any():
+        return float("nan")
+    return float(np.isin(position[counted], (1, 3)).mean())

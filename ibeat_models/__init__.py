@@ -9,12 +9,13 @@ __all__ = ["load_networks"]
 
 
 def load_networks():
-    """The four shipped networks a :class:`ibeat_core.session.Session` runs, ready to share.
+    """The shipped networks a :class:`ibeat_core.session.Session` runs, ready to share.
 
     Returns
     -------
     ibeat_core.session.Networks
-        VisBeatNet, MuStyleNet, DrumGenNet and Mono on onnxruntime.
+        VisBeatNet, MuStyleNet, DrumGenNet (bar-aware, and the paper's) and Mono on
+        onnxruntime.
     """
     from ibeat_core.session import Networks
 
@@ -24,4 +25,4 @@ def load_networks():
     from .visbeat import VisBeatNetwork
 
     return Networks(beat=VisBeatNetwork(), style=StyleNetwork(), drumgen=DrumGenRuntime(),
-                    mono=MonoRuntime())
+                    mono=MonoRuntime(), drumgen_paper=DrumGenRuntime("drumgen_paper"))

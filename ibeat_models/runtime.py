@@ -24,7 +24,7 @@ from ibeat_core.errors import ParameterError
 __all__ = ["OnnxModel", "load_model", "model_dir", "SHIPPED_MODELS"]
 
 #: Models that ship with the package, by name.
-SHIPPED_MODELS = ("visbeat", "mustyle", "drumgen", "mono", "drumclassifier")
+SHIPPED_MODELS = ("visbeat", "mustyle", "drumgen", "drumgen_paper", "mono", "drumclassifier")
 
 
 @dataclass

@@ -45,6 +45,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ibeat_metrics.drums import hit_f1, hit_statistics
+from ibeat_core.bar import BAR_FEATURES, BarPosition, bar_features
 from ibeat_core.drumgen import CONTEXT_BEATS, CONTEXT_STEPS, DrumGenConfig, generate_pattern
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_io.groove import GROOVE_DIR_NAME, load_groove_file, load_info
@@ -55,6 +56,7 @@ from .visbeat import make_optimizer, optimizer_step
 __all__ = ["Performance", "DrumGenWindows", "load_performances", "build_windows", "DrumGenNet",
            "DrumGenConfigTrain", "one_hot_genres", "corrupt_context", "generated_context",
            "train_drumgen", "predict_logits", "next_beat_f1", "genre_statistics", "TorchDrumGen",
+           "velocity_levels", "window_bars",
            "export_drumgen", "load_drumgen_torch", "drumgen_parity", "train_command"]
 
 N_GENRES = len(GENRES)
@@ -74,12 +76,15 @@ class Performance:
         Drum style of the real hits, in [0, 1].
     hits : np.ndarray, shape (n_steps, 9), bool
         Where a drum sounds; ``n_steps`` is a multiple of 4.
+    velocity : np.ndarray, shape (n_steps, 9), float32
+        MIDI velocity / 127 of each hit, 0 where none.
     """
 
     id: str
     genre: int
     style: np.ndarray
     hits: np.ndarray
+    velocity: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class DrumGenWindows:
     lead_style : np.ndarray, shape (N, 12), float32
         Style of the 3 beats before the context (zeros before the start): what
         the network's own context is generated from in training.
+    beat : np.ndarray, shape (N,), int64
+        The target beat's index in its performance (GMD files start on a 4/4
+        downbeat, so it gives the bar position, :func:`window_bars`).
     """
 
     style: np.ndarray
@@ -102,11 +110,12 @@ class DrumGenWindows:
     genre: np.ndarray
     target: np.ndarray
     lead_style: np.ndarray
+    beat: np.ndarray
 
     def subset(self, idx) -> "DrumGenWindows":
         """The windows at ``idx``."""
         return DrumGenWindows(self.style[idx], self.hits_ctx[idx], self.genre[idx],
-                              self.target[idx], self.lead_style[idx])
+                              self.target[idx], self.lead_style[idx], self.beat[idx])
 
     def __len__(self):
         return len(self.genre)
@@ -120,13 +129,48 @@ def load_performances(gmd_root, *, split: str) -> list[Performance]:
         n = grid.n_steps - grid.n_steps % STEPS_PER_BEAT
         hits = grid.hits[:n]
         genre = GENRES.index(entry.style) if entry.style in GENRES else 0
-        out.append(Performance(entry.id, genre, drum_style(hits), hits > 0))
+        out.append(Performance(entry.id, genre, drum_style(hits), hits > 0, hits))
+    return out
+
+
+def velocity_levels(performances: list[Performance]) -> dict:
+    """A drummer's mean velocity per 16th position and drum class, per genre.
+
+    Where a genre never plays a class at a position, that class's mean over the
+    genre's other positions stands in, then the mean over every genre.
+
+    Returns
+    -------
+    dict
+        Genre name (every one of GENRES; "any" = all performances) -> (4, 9)
+        list of velocities in (0, 1].
+    """
+    def table(perfs):
+        total = np.zeros((STEPS_PER_BEAT, N_DRUM_CLASSES))
+        count = np.zeros((STEPS_PER_BEAT, N_DRUM_CLASSES))
+        for p in perfs:
+            v = p.velocity.reshape(-1, STEPS_PER_BEAT, N_DRUM_CLASSES)
+            total += v.sum(axis=0)
+            count += (v > 0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / count, total.sum(axis=0) / count.sum(axis=0)
+
+    every, every_class = table(performances)
+    every = np.where(np.isfinite(every), every, every_class)
+    out = {}
+    for index, name in enumerate(GENRES):
+        own = [p for p in performances if p.genre == index] if index else performances
+        levels, per_class = table(own)
+        per_class = np.where(np.isfinite(per_class), per_class, every_class)
+        levels = np.where(np.isfinite(levels), levels, per_class)
+        levels = np.where(np.isfinite(levels), levels, every)
+        out[name] = np.round(np.clip(levels, 1 / 127, 1.0), 4).tolist()
     return out
 
 
 def build_windows(performances: list[Performance]) -> DrumGenWindows:
     """Windows of 3 context beats + 1 target beat, every beat offset of every performance."""
-    styles, ctxs, genres, targets, leads = [], [], [], [], []
+    styles, ctxs, genres, targets, leads, beats = [], [], [], [], [], []
     for p in performances:
         n_beats = len(p.style) // STEPS_PER_BEAT
         padded = np.concatenate([np.zeros(CONTEXT_STEPS, np.float32), p.style])
@@ -137,17 +181,18 @@ def build_windows(performances: list[Performance]) -> DrumGenWindows:
             ctxs.append(p.hits[lo:hi])
             targets.append(p.hits[hi:hi + STEPS_PER_BEAT])
             genres.append(p.genre)
+            beats.append(b)
     if not styles:
         return DrumGenWindows(np.zeros((0, CONTEXT_STEPS), np.float32),
                               np.zeros((0, CONTEXT_STEPS, N_DRUM_CLASSES), np.float32),
                               np.zeros(0, np.int64),
                               np.zeros((0, STEPS_PER_BEAT, N_DRUM_CLASSES), np.float32),
-                              np.zeros((0, CONTEXT_STEPS), np.float32))
+                              np.zeros((0, CONTEXT_STEPS), np.float32), np.zeros(0, np.int64))
     return DrumGenWindows(np.stack(styles).astype(np.float32),
                           np.stack(ctxs).astype(np.float32),
                           np.asarray(genres, dtype=np.int64),
                           np.stack(targets).astype(np.float32),
-                          np.stack(leads).astype(np.float32))
+                          np.stack(leads).astype(np.float32), np.asarray(beats, dtype=np.int64))
 
 
 class DrumGenNet(nn.Module):
@@ -157,15 +202,20 @@ class DrumGenNet(nn.Module):
     ----------
     d_model, n_heads, n_layers, dim_feedforward, dropout :
         Transformer sizes (paper: 64, 1, 2 encoder + 2 decoder layers).
+    bar_aware : bool
+        Also read the next beat's place in the bar and phrase
+        (:func:`ibeat_core.bar.bar_features`), added like the genre; False is the
+        paper's DrumGenNet.
     """
 
     def __init__(self, d_model: int = 64, n_heads: int = 1, n_layers: int = 2,
-                 dim_feedforward: int = 64, dropout: float = 0.1):
+                 dim_feedforward: int = 64, dropout: float = 0.1, bar_aware: bool = False):
         super().__init__()
         self.d_model, self.n_heads, self.n_layers = d_model, n_heads, n_layers
-        self.dim_feedforward, self.dropout = dim_feedforward, dropout
+        self.dim_feedforward, self.dropout, self.bar_aware = dim_feedforward, dropout, bar_aware
         self.step_in = nn.Linear(1 + N_DRUM_CLASSES, d_model)
         self.genre_in = nn.Linear(N_GENRES, d_model, bias=False)
+        self.bar_in = nn.Linear(BAR_FEATURES, d_model, bias=False) if bar_aware else None
         self.positions = nn.Parameter(0.1 * torch.randn(CONTEXT_STEPS, d_model))
         self.queries = nn.Parameter(0.1 * torch.randn(STEPS_PER_BEAT, d_model))
         with warnings.catch_warnings():
@@ -175,7 +225,7 @@ class DrumGenNet(nn.Module):
                                               dim_feedforward, dropout, batch_first=True)
         self.head = nn.Linear(d_model, N_DRUM_CLASSES)
 
-    def forward(self, style, hits, genre):
+    def forward(self, style, hits, genre, bar=None):
         """Hit logits of the next beat.
 
         Parameters
@@ -183,12 +233,16 @@ class DrumGenNet(nn.Module):
         style : Tensor, shape (B, 12)
         hits : Tensor, shape (B, 12, 9), 0/1
         genre : Tensor, shape (B, len(GENRES)), one-hot
+        bar : Tensor, shape (B, BAR_FEATURES), optional
+            The next beat's bar features (a bar-aware network only).
 
         Returns
         -------
         logits : Tensor, shape (B, 4, 9)
         """
         g = self.genre_in(genre).unsqueeze(1)
+        if self.bar_in is not None:
+            g = g + self.bar_in(bar).unsqueeze(1)
         src = self.step_in(torch.cat([style.unsqueeze(-1), hits], dim=-1)) + self.positions + g
         tgt = self.queries.unsqueeze(0).expand(style.shape[0], -1, -1) + g
         return self.head(self.transformer(src, tgt))
@@ -211,11 +265,20 @@ class DrumGenConfigTrain:
     max_insert: float = 0.05
     style_gain: tuple = (0.7, 1.3)
     eval_every: int = 250
+    bar_aware: bool = True
 
 
 def one_hot_genres(genre) -> np.ndarray:
     """(N,) genre indices -> (N, len(GENRES)) float32 one-hot."""
     return np.eye(N_GENRES, dtype=np.float32)[np.asarray(genre, dtype=np.int64)]
+
+
+def window_bars(beat) -> np.ndarray:
+    """(N,) beat indices of GMD performances -> (N, BAR_FEATURES) float32: 4/4 bars from the
+    file's start, 4-bar phrases."""
+    beat = np.asarray(beat, dtype=np.int64)
+    return np.stack([bar_features(BarPosition(int(b % 4), int(b // 4 % 4), 4)) for b in beat]
+                    ) if len(beat) else np.zeros((0, BAR_FEATURES), np.float32)
 
 
 def corrupt_context(style, hits_ctx, genre, rng: np.random.Generator, cfg: DrumGenConfigTrain):
@@ -250,7 +313,8 @@ def corrupt_context(style, hits_ctx, genre, rng: np.random.Generator, cfg: DrumG
 
 
 @torch.no_grad()
-def generated_context(net: DrumGenNet, style_seq, genre, rng: np.random.Generator) -> np.ndarray:
+def generated_context(net: DrumGenNet, style_seq, genre, rng: np.random.Generator,
+                      beat=None) -> np.ndarray:
     """The hits the network itself would have played over 3 context beats.
 
     Starting from silence, it samples (temperature 1) beat ``b-3`` from the
@@ -262,6 +326,8 @@ def generated_context(net: DrumGenNet, style_seq, genre, rng: np.random.Generato
     style_seq : np.ndarray, shape (B, 24)
         Style of beats ``b-6 .. b-1``.
     genre : np.ndarray, shape (B,)
+    beat : np.ndarray, shape (B,), optional
+        ``b`` (a bar-aware network reads the bar position of each beat it plays).
 
     Returns
     -------
@@ -272,17 +338,19 @@ def generated_context(net: DrumGenNet, style_seq, genre, rng: np.random.Generato
     ctx = np.zeros((len(genre), CONTEXT_STEPS, N_DRUM_CLASSES), np.float32)
     for k in range(CONTEXT_BEATS):
         window = style_seq[:, k * STEPS_PER_BEAT:k * STEPS_PER_BEAT + CONTEXT_STEPS]
-        p = torch.sigmoid(net(*_tensors(window, ctx, genre))).numpy()
+        bars = None if beat is None else window_bars(np.maximum(beat - CONTEXT_BEATS + k, 0))
+        p = torch.sigmoid(net(*_tensors(window, ctx, genre, bars))).numpy()
         ctx = np.concatenate([ctx[:, STEPS_PER_BEAT:], (rng.random(p.shape) < p)], axis=1,
                              dtype=np.float32)
     net.train(was_training)
     return ctx
 
 
-def _tensors(style, hits, genre):
-    return (torch.from_numpy(np.ascontiguousarray(style, dtype=np.float32)),
-            torch.from_numpy(np.ascontiguousarray(hits, dtype=np.float32)),
-            torch.from_numpy(one_hot_genres(genre)))
+def _tensors(style, hits, genre, bars=None):
+    out = (torch.from_numpy(np.ascontiguousarray(style, dtype=np.float32)),
+           torch.from_numpy(np.ascontiguousarray(hits, dtype=np.float32)),
+           torch.from_numpy(one_hot_genres(genre)))
+    return out if bars is None else out + (torch.from_numpy(np.asarray(bars, np.float32)),)
 
 
 @torch.no_grad()
@@ -294,7 +362,8 @@ def predict_logits(net: DrumGenNet, windows: DrumGenWindows, *, zero_context: bo
     for i in range(0, len(windows), batch_size):
         sl = slice(i, i + batch_size)
         hits = windows.hits_ctx[sl] * (0.0 if zero_context else 1.0)
-        out.append(net(*_tensors(windows.style[sl], hits, windows.genre[sl])).numpy())
+        bars = window_bars(windows.beat[sl]) if net.bar_aware else None
+        out.append(net(*_tensors(windows.style[sl], hits, windows.genre[sl], bars)).numpy())
     return np.concatenate(out) if out else np.zeros((0, STEPS_PER_BEAT, N_DRUM_CLASSES))
 
 
@@ -308,7 +377,7 @@ def train_drumgen(train: DrumGenWindows, validation: DrumGenWindows,
     """Train DrumGenNet; returns (best net by validation score, history dict)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    net = DrumGenNet()
+    net = DrumGenNet(bar_aware=cfg.bar_aware)
     opt, sched = make_optimizer(net, cfg)
     best, best_state, history = np.inf, None, {"config": asdict(cfg), "evals": []}
     t0 = time.time()
@@ -318,11 +387,13 @@ def train_drumgen(train: DrumGenWindows, validation: DrumGenWindows,
         style_seq, hits, genre, feedback = corrupt_context(
             np.concatenate([train.lead_style[idx], train.style[idx]], axis=1),
             train.hits_ctx[idx], train.genre[idx], rng, cfg)
+        beat = train.beat[idx] if cfg.bar_aware else None
         if feedback.any():
-            hits[feedback] = generated_context(net, style_seq[feedback], genre[feedback], rng)
+            hits[feedback] = generated_context(net, style_seq[feedback], genre[feedback], rng,
+                                               None if beat is None else beat[feedback])
         style = style_seq[:, CONTEXT_STEPS:]
         net.train()
-        logits = net(*_tensors(style, hits, genre))
+        logits = net(*_tensors(style, hits, genre, None if beat is None else window_bars(beat)))
         loss = nn.functional.binary_cross_entropy_with_logits(
             logits, torch.from_numpy(train.target[idx]))
         optimizer_step(net, opt, sched, loss)
@@ -419,27 +490,33 @@ class TorchDrumGen:
 
     def __init__(self, net: DrumGenNet):
         self.net = net.eval()
+        self.bar_aware = net.bar_aware
 
     @torch.no_grad()
-    def logits(self, style_ctx, hits_ctx, genre):
+    def logits(self, style_ctx, hits_ctx, genre, bar=None):
         out = self.net(*_tensors(np.asarray(style_ctx)[None], np.asarray(hits_ctx)[None],
-                                 [genre]))
+                                 [genre], None if bar is None else np.asarray(bar)[None]))
         return out[0].numpy()
 
 
 def export_drumgen(net: DrumGenNet, out_dir, *, meta: dict) -> Path:
-    """Write ``drumgen.onnx`` (style (1,12), hits (1,12,9), genre one-hot (1,G) -> logits
-    (1,4,9)), ``drumgen.pt`` and ``meta.json``."""
+    """Write ``<name>.onnx`` (style (1,12), hits (1,12,9), genre one-hot (1,G)[, bar (1,8)]
+    -> logits (1,4,9)), ``<name>.pt`` and ``meta.json``; ``name`` is the folder's."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    name = meta.get("name", "drumgen")
     net = net.eval()
     args = (torch.zeros(1, CONTEXT_STEPS), torch.zeros(1, CONTEXT_STEPS, N_DRUM_CLASSES),
             torch.from_numpy(one_hot_genres([0])))
-    path = export_onnx(net, args, out / "drumgen.onnx", input_names=["style", "hits", "genre"],
+    inputs = ["style", "hits", "genre"]
+    if net.bar_aware:
+        args, inputs = args + (torch.zeros(1, BAR_FEATURES),), inputs + ["bar"]
+    path = export_onnx(net, args, out / f"{name}.onnx", input_names=inputs,
                        output_names=["logits"])
-    save_checkpoint(net, out / "drumgen.pt",
+    save_checkpoint(net, out / f"{name}.pt",
                     {"d_model": net.d_model, "n_heads": net.n_heads, "n_layers": net.n_layers,
-                     "dim_feedforward": net.dim_feedforward, "dropout": net.dropout},
+                     "dim_feedforward": net.dim_feedforward, "dropout": net.dropout,
+                     "bar_aware": net.bar_aware},
                     genres=list(GENRES))
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path
@@ -461,8 +538,9 @@ def drumgen_parity(net: DrumGenNet, onnx_path, windows: DrumGenWindows, *,
     expected = predict_logits(net, sub)
     worst = 0.0
     for i in range(len(sub)):
+        extra = {"bar": window_bars(sub.beat[i:i + 1])} if net.bar_aware else {}
         got = model.run(style=sub.style[i:i + 1], hits=sub.hits_ctx[i:i + 1],
-                        genre=one_hot_genres(sub.genre[i:i + 1]))["logits"]
+                        genre=one_hot_genres(sub.genre[i:i + 1]), **extra)["logits"]
         worst = max(worst, float(np.max(np.abs(got - expected[i:i + 1]))))
     return worst
 
@@ -491,7 +569,9 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
                             "1 head, feed-forward 64; 12 context steps -> 4 x 9 hit logits",
             "parameters": sum(p.numel() for p in net.parameters()), "seed": seed,
             "command": command, "torch": torch.__version__, "python": platform.python_version(),
-            "genres": list(GENRES), "data": data, "training": history}
+            "genres": list(GENRES), "data": data, "training": history,
+            # GMD train's mean velocity per 16th position and class, per genre (hit_velocities).
+            "velocity_levels": velocity_levels(train_perf)}
     path = export_drumgen(net, out, meta=meta)
     meta["onnx_parity_max_abs_diff"] = drumgen_parity(net, path, validation)
     meta["next_beat_f1"] = next_beat_f1(net, validation)

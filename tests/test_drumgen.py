@@ -1,11 +1,13 @@
 """DrumGenNet: the pure generator, a training smoke run on real GMD fixtures, ONNX parity, the
 shipped model."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from ibeat_core.bar import BarConfig, BarPosition, bar_features
 from ibeat_core.drumgen import (CONTEXT_STEPS, DrumGenConfig, DrumPatternGenerator,
                                 generate_pattern, hit_velocities, sample_hits)
 from ibeat_core.drums import GENRES
@@ -56,7 +58,7 @@ def test_bad_inputs_raise_parameter_error():
 
 def test_generator_feeds_back_its_own_hits():
     net = FlatLogits(5.0)   # almost surely a hit everywhere
-    gen = DrumPatternGenerator(net, DrumGenConfig(genre="jazz"))
+    gen = DrumPatternGenerator(net, DrumGenConfig(genre="jazz", genre_strength=4.0))
     assert not gen.hits_ctx.any()
     first = gen.next_beat(STYLE)
     assert first.shape == (4, 9) and first.dtype == np.float32
@@ -93,6 +95,41 @@ def test_velocity_rule_uses_context_style_with_a_floor():
     vel = hit_velocities(hits, STYLE, min_velocity=0.3)
     np.testing.assert_allclose(vel[:, 0], [1.0, 0.3, 0.6, 0.3])
     assert not hit_velocities(np.zeros((4, 9), bool), STYLE).any()
+
+
+def test_a_drummers_levels_set_each_class_and_the_body_accents_them():
+    hits = np.ones((4, 9), dtype=bool)
+    levels = np.tile(np.linspace(0.4, 0.8, 9), (4, 1))          # hi-hat softer than a tom, say
+    flat = hit_velocities(hits, np.full(12, 0.5), levels=levels)
+    np.testing.assert_allclose(flat, levels, rtol=1e-6)           # no accent: the drummer's level
+    accented = hit_velocities(hits, STYLE, levels=levels)
+    assert (accented[0] > flat[0]).all() and (accented[1] < flat[1]).all()
+    assert accented.min() >= 0.3 and accented.max() <= 1.0
+
+
+class BarAware(FlatLogits):
+    """Records the bar features it is given; a kick only on the one."""
+
+    bar_aware = True
+
+    def logits(self, style_ctx, hits_ctx, genre, bar=None):
+        self.seen.append((np.array(style_ctx), np.array(hits_ctx), genre, np.array(bar)))
+        z = np.full((4, 9), -9.0, dtype=np.float32)
+        z[0, 0] = 9.0 if bar[0] == 1.0 else -9.0
+        return z
+
+
+def test_a_bar_aware_network_reads_where_the_beat_falls_in_the_bar():
+    net = BarAware()
+    gen = DrumPatternGenerator(net, DrumGenConfig(temperature=0, bar=BarConfig(meter="4/4")))
+    kicks = [bool(gen.next_beat(STYLE)[0, 0]) for _ in range(9)]
+    assert kicks == [True, False, False, False] * 2 + [True]
+    assert [int(np.argmax(b[4:])) for *_, b in net.seen[:9]] == [0] * 4 + [1] * 4 + [2]
+    assert gen.position == (0, 2, 4)
+    # The paper's network (no bar_aware) is never given one.
+    plain = FlatLogits()
+    DrumPatternGenerator(plain).next_beat(STYLE)
+    assert len(plain.seen[0]) == 3
 
 
 def test_same_seed_same_drums_other_seed_other_drums():
@@ -144,7 +181,14 @@ def test_shipped_model_loads_and_generates_without_torch_or_data():
     f1 = model.meta["next_beat_f1"]["micro"]
     assert f1["drumgen"] > f1["repeat_last_beat"]
     net = DrumGenRuntime()
-    assert net.logits(STYLE, np.zeros((12, 9), np.float32), 0).shape == (4, 9)
+    assert net.bar_aware and set(net.velocity_levels) == set(GENRES)
+    bar = bar_features(BarPosition(1, 0, 4))
+    assert net.logits(STYLE, np.zeros((12, 9), np.float32), 0, bar=bar).shape == (4, 9)
+    with pytest.raises(ParameterError, match="bar"):
+        net.logits(STYLE, np.zeros((12, 9), np.float32), 0)
+    paper = DrumGenRuntime("drumgen_paper")
+    assert not paper.bar_aware and paper.velocity_levels is None
+    assert paper.logits(STYLE, np.zeros((12, 9), np.float32), 0).shape == (4, 9)
     style = np.tile(STYLE, 8)
     a = generate_pattern(net, style, config=DrumGenConfig(genre="rock", seed=1))
     b = generate_pattern(net, style, config=DrumGenConfig(genre="rock", seed=1))
@@ -248,8 +292,14 @@ def test_training_smoke_run_and_onnx_parity(tmp_path, fixture_windows):
     assert drumgen_parity(net, path, w) <= 1e-5
     from ibeat_models.runtime import OnnxModel
     onnx_net, torch_net = DrumGenRuntime(OnnxModel(path)), TorchDrumGen(net)
-    np.testing.assert_allclose(onnx_net.logits(w.style[5], w.hits_ctx[5], 2),
-                               torch_net.logits(w.style[5], w.hits_ctx[5], 2), atol=1e-5)
+    bar = bar_features(BarPosition(3, 1, 4))
+    np.testing.assert_allclose(onnx_net.logits(w.style[5], w.hits_ctx[5], 2, bar=bar),
+                               torch_net.logits(w.style[5], w.hits_ctx[5], 2, bar=bar), atol=1e-5)
+    # The paper's DrumGenNet (no bar) trains and exports too.
+    paper, _ = train_drumgen(w, w, replace(cfg, bar_aware=False), progress=False)
+    paper_path = export_drumgen(paper, tmp_path / "paper", meta={"name": "drumgen_paper"})
+    assert paper_path.name == "drumgen_paper.onnx" and drumgen_parity(paper, paper_path, w) <= 1e-5
+    assert not DrumGenRuntime(OnnxModel(paper_path)).bar_aware
 
 
 def test_shipped_onnx_matches_its_torch_weights(fixture_windows):

@@ -94,6 +94,12 @@ def test_stream_equals_offline_session(server, networks, frames, mode, genre, se
     got_beats, got_hits = _received(r)
     assert got_beats == beats
     np.testing.assert_equal(got_hits, hits)  # NaN-aware for joint positions
+    # Poly drums are played in bars, and each beat says where in its bar it falls; Mono has none.
+    bars = {(b.beat_in_bar, b.beats_per_bar) for b in r.beats}
+    if mode == "poly":
+        assert all(n in (3, 4) and 1 <= k <= n for k, n in bars) and (1, 4) in bars
+    else:
+        assert bars == {(0, 0)}
     accepted = r.messages[0].accepted
     assert accepted.joints_expected == 17 and accepted.internal_rate_hz == 30.0
     assert set(accepted.model_versions) == {"visbeat", "mustyle", "drumgen", "mono"}

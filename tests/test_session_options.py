@@ -37,7 +37,8 @@ def test_defaults_are_session_configs():
     assert {name: parser.get_default(name) for name in SESSION_OPTIONS} == {
         "mode": default.mode, "genre": default.genre, "genre_strength": default.genre_strength,
         "seed": default.seed, "density": default.density, "temperature": default.temperature,
-        "lead_ms": 1e3 * default.lead_s, "tracker": default.tracker}
+        "lead_ms": 1e3 * default.lead_s, "tracker": default.tracker, "drums": default.drums,
+        "meter": default.meter}
     assert _config([]) == default
     # Options a command does not take keep the defaults too.
     assert _config(["--seed", "4"], names=("mode", "seed")) == SessionConfig(seed=4)

@@ -9,7 +9,7 @@ Four sections, each optional, one module each:
   resampling, body scale, directogram, deceleration flux and offset
   normaliser; VisBeatNet step; B-HMM step; MuStyleNet step; session
   bookkeeping = the rest of ``push``) and of the whole ``Session.push``; per
-  beat, the drum generation (style context, DrumGenNet with genre guidance,
+  beat, the drum generation (style context, bar count, DrumGenNet,
   sampling, hit events). The whole-push figures come from a separate pass
   without instrumentation. A push that completes no grid frame (inputs faster
   than the 30 Hz grid) is charged to the next grid frame, so the per-frame

@@ -67,18 +67,23 @@ def format_bench(report: dict) -> str:
                          f"{_f(q['p99_ms'])} | {_f(q['mean_ms'])} |")
         g, gp = c["generation"], c["generation_parts"]
         lines += ["", "| per beat | median [ms] | p99 [ms] |", "|---|---|---|",
-                  f"| **drum generation** ({c['beats']} beats: style context, DrumGenNet with genre "
-                  f"guidance, sampling, hit events) | **{_f(g['median_ms'])}** | {_f(g['p99_ms'])} |",
+                  f"| **drum generation** ({c['beats']} beats: style context, bar count, DrumGenNet, "
+                  f"sampling, velocities, hit events) | **{_f(g['median_ms'])}** | {_f(g['p99_ms'])} |",
                   f"| of which the style context | {_f(gp['style_context']['median_ms'])} | "
                   f"{_f(gp['style_context']['p99_ms'])} |",
-                  f"| of which one DrumGenNet run ({_f(gp['drumgen_calls_per_beat'], 1)} per beat: "
-                  f"conditional + unconditional for guidance) | "
+                  f"| of which one DrumGenNet run ({_f(gp['drumgen_calls_per_beat'], 1)} per beat; "
+                  f"two with genre guidance above strength 1) | "
                   f"{_f(gp['drumgen_net_per_call']['median_ms'])} | "
                   f"{_f(gp['drumgen_net_per_call']['p99_ms'])} |", ""]
         for key, t in c["targets"].items():
             name = {"frame_median_ms": "per-frame engine compute, median",
                     "beat_generation_ms": "per-beat generation, median"}[key]
             lines.append(f"- Target {name} <= {t['target']} ms: {_f(t['value'])} ms, {_ok(t['met'])}.")
+        per_input = [f"{name} {_f(b['per_input_frame_mean_ms'])} ms"
+                     for name, b in c.get("push_3d", {}).items() if "per_input_frame_mean_ms" in b]
+        if per_input:
+            lines.append("- 3D at 90 Hz per input frame (all push time over all input frames, "
+                         f"mean): {', '.join(per_input)}.")
         lines.append("")
     gr = report.get("grpc")
     if gr:

@@ -30,8 +30,10 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from ibeat_metrics.drums import (WINDOW_BEATS, VoronoiBins, frechet_distance, hit_f1,
-                                     hit_statistics, pattern_windows)
+from ibeat_metrics.drums import (WINDOW_BEATS, VoronoiBins, backbeat_share, class_share_l1,
+                                 class_shares, frechet_distance, hit_f1, hit_statistics,
+                                 pattern_windows)
+from ibeat_core.bar import BarPosition, bar_features
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_core.mono import MonoNoteGenerator
 from ibeat_core.rhythm import motion_rhythm
@@ -45,11 +47,14 @@ __all__ = ["next_beat_f1", "evaluate_drums", "format_drums_report",
            "run_drums_evaluation", "METHODS"]
 
 #: Generation methods compared, in table order.
-METHODS = ("Rule-based-Mono", "Mono", "Poly (ours)", "Poly, unconditional feel")
+METHODS = ("Rule-based-Mono", "Mono", "Poly (ours)", "Poly, unconditional feel",
+           "Poly, the paper's DrumGenNet")
 # Session settings of the engine's methods; genre strength 0 leaves only DrumGenNet's
-# unconditional logits, whatever feel the session draws.
+# unconditional logits, whatever feel the session draws; "paper" is DrumGenNet without the
+# bar and with the style's velocities (Table 4).
 _SESSION_METHODS = {"Mono": {"mode": "mono"}, "Poly (ours)": {"mode": "poly"},
-                    "Poly, unconditional feel": {"mode": "poly", "genre_strength": 0.0}}
+                    "Poly, unconditional feel": {"mode": "poly", "genre_strength": 0.0},
+                    "Poly, the paper's DrumGenNet": {"mode": "poly", "drums": "paper"}}
 #: Random equal-size subsets each method's FID and NDB are averaged over.
 N_SUBSETS = 10
 
@@ -83,7 +88,9 @@ def next_beat_f1(network, performances) -> dict:
         for b in range(3, hits.shape[0] // STEPS_PER_BEAT):
             lo, hi = (b - 3) * STEPS_PER_BEAT, b * STEPS_PER_BEAT
             truth.append(hits[hi:hi + STEPS_PER_BEAT] > 0)
-            preds["drumgen"].append(network.logits(style[lo:hi], hits[lo:hi], genre) > 0)
+            extra = ({"bar": bar_features(BarPosition(b % 4, b // 4 % 4, 4))}
+                     if getattr(network, "bar_aware", False) else {})
+            preds["drumgen"].append(network.logits(style[lo:hi], hits[lo:hi], genre, **extra) > 0)
             preds["repeat_last_beat"].append(hits[hi - STEPS_PER_BEAT:hi] > 0)
     truth = np.array(truth)
     return {m: {"f1": {name: hit_f1(np.array(p)[..., c], truth[..., c])
@@ -151,12 +158,13 @@ def per_beat_ms(networks, *, bpm: float = 120.0, fps: float = 30.0, repeats: int
     state = networks.style.initial_state()
     ctx = rng.random(12).astype(np.float32)
     hits = (rng.random((12, N_DRUM_CLASSES)) < 0.2).astype(np.float32)
+    bar = bar_features(BarPosition(1, 0, 4))
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(frames):
             _, state = networks.style.step(float(rng.random()), state)
         t1 = time.perf_counter()
-        networks.drumgen.logits(ctx, hits, 0)
+        networks.drumgen.logits(ctx, hits, 0, bar=bar)
         t2 = time.perf_counter()
         style_ms.append(t1 - t0)
         gen_ms.append(t2 - t1)
@@ -207,14 +215,28 @@ def evaluate_drums(examples, performances_train, performances_validation, networ
     reference = {g: hit_statistics(np.concatenate(gmd_stats[GENRES.index(g)])) for g in names}
     genre_rows = {}
     for g in tqdm(names, desc="genres", disable=not progress):
-        grids = []
+        grids, bar_beats = [], []
         for e in genre_examples:
             r = run_session(networks, e.timestamps_s, e.keypoints,
                             config=SessionConfig(genre=g, seed=seed))
             grids.append(hits_on_beat_grid(r.beats, r.hits))
-        stats = hit_statistics(np.concatenate(grids))
+            bar_beats += [b.bar_beat if b.beats_per_bar == 4 else -1 for b in r.beats]
+        hits = np.concatenate(grids)
+        stats = hit_statistics(hits)
         dist = {h: float(np.linalg.norm(stats - reference[h])) for h in names}
-        genre_rows[g] = {"nearest": min(dist, key=dist.get), "distances": dist}
+        own = gmd_stats[GENRES.index(g)]
+        genre_rows[g] = {
+            "nearest": min(dist, key=dist.get), "distances": dist,
+            "class_l1": class_share_l1(hits, np.concatenate(own)),
+            "class_shares": class_shares(hits).round(4).tolist(),
+            "gmd_class_shares": class_shares(np.concatenate(own)).round(4).tolist(),
+            "hits_per_beat": float((hits > 0).sum() / max(len(hits) // STEPS_PER_BEAT, 1)),
+            "gmd_hits_per_beat": float(sum((h > 0).sum() for h in own)
+                                       / max(sum(len(h) for h in own) // STEPS_PER_BEAT, 1)),
+            "backbeat": backbeat_share(hits, bar_beats),
+            # GMD files start on a 4/4 downbeat (true of about 80 % of them).
+            "gmd_backbeat": backbeat_share(np.concatenate(own), np.concatenate(
+                [np.arange(len(h) // STEPS_PER_BEAT) % 4 for h in own]))}
     correct = sum(row["nearest"] == g for g, row in genre_rows.items())
 
     return {"table": table, "next_beat_f1": f1, "per_beat": per_beat_ms(networks),
@@ -257,15 +279,22 @@ def format_drums_report(report: dict) -> str:
               f"each feel; the feel's hit statistics (rate per class and 16th position) are "
               f"nearest to its own GMD genre for **{g['correct']} of {g['genres']}** genres.", "",
               "| asked for | nearest GMD genre | own genre's rank | distance to own | "
-              "to nearest other | mean to the others |",
-              "|---|---|---|---|---|---|"]
+              "to nearest other | drum classes: L1 to GMD | hits / beat (GMD) | "
+              "on-beat snares on 2 and 4 (GMD) |",
+              "|---|---|---|---|---|---|---|---|"]
     for name, row in g["rows"].items():
         dist = row["distances"]
         others = {k: v for k, v in dist.items() if k != name}
         other = min(others, key=others.get)
         rank = 1 + sum(v < dist[name] for v in others.values())
         lines.append(f"| {name} | {row['nearest']} | {rank} of {len(dist)} | {dist[name]:.3f} | "
-                     f"{others[other]:.3f} ({other}) | {np.mean(list(others.values())):.3f} |")
+                     f"{others[other]:.3f} ({other}) | {row['class_l1']:.2f} | "
+                     f"{row['hits_per_beat']:.2f} ({row['gmd_hits_per_beat']:.2f}) | "
+                     f"{row['backbeat']:.2f} ({row['gmd_backbeat']:.2f}) |")
+    lines += ["", "Drum classes: L1 distance of the share of hits per drum class to the genre's in "
+              "GMD train (0 = the same kit mix, 2 = disjoint). On-beat snares on 2 and 4: of the "
+              "snares on a beat's first sixteenth, the share on beats 2 and 4 of a 4/4 bar (the "
+              "session's bar count; GMD's from the file start)."]
     pb = report["per_beat"]
     lines += ["", f"Per-beat compute, one thread, at {pb['bpm']:.0f} BPM ({pb['frames_per_beat']} "
               f"frames): MuStyleNet {pb['mustyle_ms']:.3f} ms + DrumGenNet {pb['drumgen_ms']:.3f} ms "

@@ -183,7 +183,7 @@ class SessionAccepted(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., joints_expected: _Optional[int] = ..., values_per_joint: _Optional[int] = ..., lead_time_us: _Optional[int] = ..., genre: _Optional[str] = ..., mode: _Optional[str] = ..., max_gap_us: _Optional[int] = ..., stats_interval_us: _Optional[int] = ...) -> None: ...
 
 class BeatEvent(_message.Message):
-    __slots__ = ("time_us", "tempo_bpm", "confidence", "index", "feel", "emitted_us", "frame_id")
+    __slots__ = ("time_us", "tempo_bpm", "confidence", "index", "feel", "emitted_us", "frame_id", "beat_in_bar", "beats_per_bar")
     TIME_US_FIELD_NUMBER: _ClassVar[int]
     TEMPO_BPM_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,8 @@ class BeatEvent(_message.Message):
     FEEL_FIELD_NUMBER: _ClassVar[int]
     EMITTED_US_FIELD_NUMBER: _ClassVar[int]
     FRAME_ID_FIELD_NUMBER: _ClassVar[int]
+    BEAT_IN_BAR_FIELD_NUMBER: _ClassVar[int]
+    BEATS_PER_BAR_FIELD_NUMBER: _ClassVar[int]
     time_us: int
     tempo_bpm: float
     confidence: float
@@ -198,7 +200,9 @@ class BeatEvent(_message.Message):
     feel: str
     emitted_us: int
     frame_id: int
-    def __init__(self, time_us: _Optional[int] = ..., tempo_bpm: _Optional[float] = ..., confidence: _Optional[float] = ..., index: _Optional[int] = ..., feel: _Optional[str] = ..., emitted_us: _Optional[int] = ..., frame_id: _Optional[int] = ...) -> None: ...
+    beat_in_bar: int
+    beats_per_bar: int
+    def __init__(self, time_us: _Optional[int] = ..., tempo_bpm: _Optional[float] = ..., confidence: _Optional[float] = ..., index: _Optional[int] = ..., feel: _Optional[str] = ..., emitted_us: _Optional[int] = ..., frame_id: _Optional[int] = ..., beat_in_bar: _Optional[int] = ..., beats_per_bar: _Optional[int] = ...) -> None: ...
 
 class DrumHit(_message.Message):
     __slots__ = ("time_us", "drum_class", "drum", "gm_pitch", "velocity", "beat_index", "step", "joint", "joint_x", "joint_y", "joint_z", "layout_joint")

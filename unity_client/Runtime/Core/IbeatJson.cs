@@ -260,6 +260,10 @@ namespace Ibeat
                     case "emitted_us": b.EmittedUs = r.ReadInt64(); break;
                     case "frameId":
                     case "frame_id": b.FrameId = r.ReadUInt64(); break;
+                    case "beatInBar":
+                    case "beat_in_bar": b.BeatInBar = r.ReadUInt32(); break;
+                    case "beatsPerBar":
+                    case "beats_per_bar": b.BeatsPerBar = r.ReadUInt32(); break;
                     default: r.SkipValue(); break;
                 }
             }
@@ -507,6 +511,8 @@ namespace Ibeat
             o.String("feel", b.Feel);
             o.Int64("emittedUs", b.EmittedUs, false);
             o.UInt64("frameId", b.FrameId, false);
+            o.UInt32("beatInBar", b.BeatInBar);
+            o.UInt32("beatsPerBar", b.BeatsPerBar);
             o.End();
         }
 

@@ -48,6 +48,10 @@ namespace Ibeat
         public long EmittedUs;
         /// <summary><see cref="PoseFrame.FrameId"/> of the frame that produced it.</summary>
         public ulong FrameId;
+        /// <summary>Its beat in the bar the drums are played in, 1 = the one; 0: no bar (mono).</summary>
+        public uint BeatInBar;
+        /// <summary>Beats in that bar: 4, or 3 when the motion says so; 0: no bar (mono).</summary>
+        public uint BeatsPerBar;
     }
 
     /// <summary>One drum note to play (proto <c>DrumHit</c>).</summary>

@@ -15,7 +15,7 @@ namespace Ibeat.Tests
             @"{""accepted"": {""sessionId"": ""s-1"", ""modelVersions"": {""drumgen"": ""sha256:fedcba9876543210"", ""beatnet"": ""sha256:0123456789abcdef""}, ""internalRateHz"": 30.0, ""jointsExpected"": 19, ""valuesPerJoint"": 4, ""leadTimeUs"": ""100000"", ""genre"": ""rock"", ""mode"": ""poly"", ""maxGapUs"": ""2000000"", ""statsIntervalUs"": ""1000000""}}";
 
         const string BeatJson =
-            @"{""beat"": {""timeUs"": ""1700000000123456"", ""tempoBpm"": 121.5, ""confidence"": 0.875, ""index"": ""3"", ""feel"": ""funk"", ""emittedUs"": ""1700000000023456"", ""frameId"": ""42""}}";
+            @"{""beat"": {""timeUs"": ""1700000000123456"", ""tempoBpm"": 121.5, ""confidence"": 0.875, ""index"": ""3"", ""feel"": ""funk"", ""emittedUs"": ""1700000000023456"", ""frameId"": ""42"", ""beatInBar"": 2, ""beatsPerBar"": 4}}";
 
         const string HitsJson =
             @"{""hits"": {""beatIndex"": ""3"", ""emittedUs"": ""1700000000023456"", ""frameId"": ""42"", ""hits"": [{""timeUs"": ""1700000000123456"", ""drum"": ""kick"", ""gmPitch"": 36, ""velocity"": 100, ""beatIndex"": ""3"", ""joint"": 9, ""jointX"": -0.25, ""jointY"": 1.05, ""jointZ"": 0.1, ""layoutJoint"": 17}, {""timeUs"": ""1700000000247456"", ""drumClass"": 2, ""drum"": ""hihat"", ""gmPitch"": 42, ""velocity"": 64, ""beatIndex"": ""3"", ""step"": 2, ""jointY"": 1.62, ""jointZ"": 0.05, ""layoutJoint"": -1}]}}";
@@ -69,6 +69,8 @@ namespace Ibeat.Tests
             Assert.AreEqual("funk", b.Feel);
             Assert.AreEqual(1700000000023456L, b.EmittedUs);
             Assert.AreEqual(42UL, b.FrameId);
+            Assert.AreEqual(2U, b.BeatInBar);
+            Assert.AreEqual(4U, b.BeatsPerBar);
         }
 
         [Test]
@@ -361,7 +363,7 @@ namespace Ibeat.Tests
         {
             // Same fields, same order as json_format (which writes in field-number order), no spaces.
             Assert.AreEqual(
-                @"{""beat"":{""timeUs"":""1700000000123456"",""tempoBpm"":121.5,""confidence"":0.875,""index"":""3"",""feel"":""funk"",""emittedUs"":""1700000000023456"",""frameId"":""42""}}",
+                @"{""beat"":{""timeUs"":""1700000000123456"",""tempoBpm"":121.5,""confidence"":0.875,""index"":""3"",""feel"":""funk"",""emittedUs"":""1700000000023456"",""frameId"":""42"",""beatInBar"":2,""beatsPerBar"":4}}",
                 IbeatJson.EncodeServerMessage(IbeatJson.DecodeServerMessage(BeatJson)));
             Assert.AreEqual(
                 @"{""sourceStatus"":{""state"":""SOURCE_STATE_NO_PERSON"",""message"":""no person in frame"",""timeUs"":""0"",""serverTimeUs"":""99""}}",

@@ -54,76 +54,77 @@ namespace Ibeat.V1 {
             "YWx1ZXNfcGVyX2pvaW50GAUgASgNEhQKDGxlYWRfdGltZV91cxgGIAEoAxIN",
             "CgVnZW5yZRgHIAEoCRIMCgRtb2RlGAggASgJEhIKCm1heF9nYXBfdXMYCSAB",
             "KAMSGQoRc3RhdHNfaW50ZXJ2YWxfdXMYCiABKAMaNAoSTW9kZWxWZXJzaW9u",
-            "c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEihgEKCUJl",
+            "c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEisgEKCUJl",
             "YXRFdmVudBIPCgd0aW1lX3VzGAEgASgDEhEKCXRlbXBvX2JwbRgCIAEoARIS",
             "Cgpjb25maWRlbmNlGAMgASgCEg0KBWluZGV4GAQgASgDEgwKBGZlZWwYBSAB",
-            "KAkSEgoKZW1pdHRlZF91cxgGIAEoAxIQCghmcmFtZV9pZBgHIAEoBCLaAQoH",
-            "RHJ1bUhpdBIPCgd0aW1lX3VzGAEgASgDEhIKCmRydW1fY2xhc3MYAiABKA0S",
-            "DAoEZHJ1bRgDIAEoCRIQCghnbV9waXRjaBgEIAEoDRIQCgh2ZWxvY2l0eRgF",
-            "IAEoDRISCgpiZWF0X2luZGV4GAYgASgDEgwKBHN0ZXAYByABKA0SDQoFam9p",
-            "bnQYCCABKAUSDwoHam9pbnRfeBgJIAEoAhIPCgdqb2ludF95GAogASgCEg8K",
-            "B2pvaW50X3oYCyABKAISFAoMbGF5b3V0X2pvaW50GAwgASgFImUKCERydW1I",
-            "aXRzEhIKCmJlYXRfaW5kZXgYASABKAMSEgoKZW1pdHRlZF91cxgCIAEoAxIQ",
-            "CghmcmFtZV9pZBgDIAEoBBIfCgRoaXRzGAQgAygLMhEuaWJlYXQudjEuRHJ1",
-            "bUhpdCKAAwoMU2Vzc2lvblN0YXRzEhcKD2ZyYW1lc19yZWNlaXZlZBgBIAEo",
-            "BBIYChBmcmFtZXNfcHJvY2Vzc2VkGAIgASgEEhYKDmZyYW1lc19kcm9wcGVk",
-            "GAMgASgEEhYKDmV2ZW50c19kcm9wcGVkGAQgASgEEhUKDXN0YXRzX2Ryb3Bw",
-            "ZWQYBSABKAQSFgoObGF0ZW5jeV9wNTBfdXMYBiABKA0SFgoObGF0ZW5jeV9w",
-            "OTlfdXMYByABKA0SFgoObGF0ZW5jeV9tYXhfdXMYCCABKA0SFgoOc3RyZWFt",
-            "X3RpbWVfdXMYCSABKAMSFQoNbGFzdF9mcmFtZV9pZBgKIAEoBBIQCghyZXN0",
-            "YXJ0cxgLIAEoDRINCgVmaW5hbBgMIAEoCBIbCg5zZXJ2ZXJfdGltZV91cxgN",
-            "IAEoA0gAiAEBEhsKDnNvdXJjZV90aW1lX3VzGA4gASgDSAGIAQFCEQoPX3Nl",
-            "cnZlcl90aW1lX3VzQhEKD19zb3VyY2VfdGltZV91cyJCCg9TdHJlYW1SZXN0",
-            "YXJ0ZWQSDwoHdGltZV91cxgBIAEoAxIOCgZnYXBfdXMYAiABKAMSDgoGcmVh",
-            "c29uGAMgASgJIhAKDkdldEluZm9SZXF1ZXN0IhIKEFN1YnNjcmliZVJlcXVl",
-            "c3QivwIKClNvdXJjZUluZm8SEwoLbGlzdGVuZXJfaWQYASABKAkSEwoLZGVz",
-            "Y3JpcHRpb24YAiABKAkSDwoHaXNfbGl2ZRgDIAEoCBIMCgRsb29wGAQgASgI",
-            "EgsKA2ZwcxgFIAEoARINCgV3aWR0aBgGIAEoDRIOCgZoZWlnaHQYByABKA0S",
-            "EwoLZHVyYXRpb25fdXMYCCABKAMSEgoKcG9zZV9tb2RlbBgJIAEoCRIqCgdz",
-            "ZXNzaW9uGAogASgLMhkuaWJlYXQudjEuU2Vzc2lvbkFjY2VwdGVkEgwKBHNl",
-            "ZWQYCyABKAMSFgoOc2VydmVyX3RpbWVfdXMYDCABKAMSGwoOc291cmNlX3Rp",
-            "bWVfdXMYDSABKANIAIgBARIRCglsaXN0ZW5lcnMYDiABKA1CEQoPX3NvdXJj",
-            "ZV90aW1lX3VzIn8KDFNvdXJjZVN0YXR1cxIkCgVzdGF0ZRgBIAEoDjIVLmli",
-            "ZWF0LnYxLlNvdXJjZVN0YXRlEg8KB21lc3NhZ2UYAiABKAkSFAoHdGltZV91",
-            "cxgDIAEoA0gAiAEBEhYKDnNlcnZlcl90aW1lX3VzGAQgASgDQgoKCF90aW1l",
-            "X3VzIt4DCgpTZXJ2ZXJJbmZvEhYKDnNlcnZlcl92ZXJzaW9uGAEgASgJEhAK",
-            "CHByb3RvY29sGAIgASgJEj8KDm1vZGVsX3ZlcnNpb25zGAMgAygLMicuaWJl",
-            "YXQudjEuU2VydmVySW5mby5Nb2RlbFZlcnNpb25zRW50cnkSGAoQaW50ZXJu",
-            "YWxfcmF0ZV9oehgEIAEoARIOCgZnZW5yZXMYBSADKAkSFAoMZHJ1bV9jbGFz",
-            "c2VzGAYgAygJEhIKCmdtX3BpdGNoZXMYByADKA0SFwoPYWN0aXZlX3Nlc3Np",
-            "b25zGAggASgNEhQKDG1heF9zZXNzaW9ucxgJIAEoDRIZChFtYXhfbWVzc2Fn",
-            "ZV9ieXRlcxgKIAEoDRISCgptYXhfZ2FwX3VzGAsgASgDEhwKFGRlZmF1bHRf",
-            "bGVhZF90aW1lX3VzGAwgASgDEg4KBnNvdXJjZRgNIAEoCRIRCglsaXN0ZW5l",
-            "cnMYDiABKA0SFQoNbWF4X2xpc3RlbmVycxgPIAEoDRIlCgdsYXlvdXRzGBAg",
-            "AygLMhQuaWJlYXQudjEuTGF5b3V0SW5mbxo0ChJNb2RlbFZlcnNpb25zRW50",
-            "cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ9CgpMYXlvdXRJ",
-            "bmZvEigKBmxheW91dBgBIAEoDjIYLmliZWF0LnYxLlNrZWxldG9uTGF5b3V0",
-            "EgwKBG5hbWUYAiABKAkSDQoFaXNfM2QYAyABKAgSGAoQdmFsdWVzX3Blcl9q",
-            "b2ludBgEIAEoDRIOCgZqb2ludHMYBSADKAkqiwIKDlNrZWxldG9uTGF5b3V0",
-            "Eh8KG1NLRUxFVE9OX0xBWU9VVF9VTlNQRUNJRklFRBAAEhoKFlNLRUxFVE9O",
-            "X0xBWU9VVF9DT0NPMTcQARIfChtTS0VMRVRPTl9MQVlPVVRfQkxBWkVQT1NF",
-            "MzMQAhIaChZTS0VMRVRPTl9MQVlPVVRfQk9EWTI1EAMSHQoZU0tFTEVUT05f",
-            "TEFZT1VUX0NPQ08xN18zRBAEEhwKGFNLRUxFVE9OX0xBWU9VVF9IVU1BTk9J",
-            "RBAFEiIKHlNLRUxFVE9OX0xBWU9VVF9UUkFDS0VEX1BPSU5UUxAGEh4KGlNL",
-            "RUxFVE9OX0xBWU9VVF9IRUFEX0hBTkRTEAcqsAEKD0Nvb3JkaW5hdGVTcGFj",
-            "ZRIgChxDT09SRElOQVRFX1NQQUNFX1VOU1BFQ0lGSUVEEAASGwoXQ09PUkRJ",
-            "TkFURV9TUEFDRV9QSVhFTFMQARIfChtDT09SRElOQVRFX1NQQUNFX05PUk1B",
-            "TElaRUQQAhIbChdDT09SRElOQVRFX1NQQUNFX01FVEVSUxADEiAKHENPT1JE",
-            "SU5BVEVfU1BBQ0VfQ0VOVElNRVRFUlMQBCpTCgpIYW5kZWRuZXNzEhoKFkhB",
-            "TkRFRE5FU1NfVU5TUEVDSUZJRUQQABIUChBIQU5ERURORVNTX1JJR0hUEAES",
-            "EwoPSEFOREVETkVTU19MRUZUEAIqPwoGVXBBeGlzEhcKE1VQX0FYSVNfVU5T",
-            "UEVDSUZJRUQQABINCglVUF9BWElTX1kQARINCglVUF9BWElTX1oQAipNCghE",
-            "cnVtTW9kZRIZChVEUlVNX01PREVfVU5TUEVDSUZJRUQQABISCg5EUlVNX01P",
-            "REVfUE9MWRABEhIKDkRSVU1fTU9ERV9NT05PEAIqrgEKC1NvdXJjZVN0YXRl",
-            "EhwKGFNPVVJDRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVNPVVJDRV9TVEFU",
-            "RV9TVEFSVElORxABEhkKFVNPVVJDRV9TVEFURV9UUkFDS0lORxACEhoKFlNP",
-            "VVJDRV9TVEFURV9OT19QRVJTT04QAxIWChJTT1VSQ0VfU1RBVEVfRU5ERUQQ",
-            "BBIXChNTT1VSQ0VfU1RBVEVfRkFJTEVEEAUyxwEKBUliZWF0Ej8KB1Nlc3Np",
-            "b24SFy5pYmVhdC52MS5DbGllbnRNZXNzYWdlGhcuaWJlYXQudjEuU2VydmVy",
-            "TWVzc2FnZSgBMAESOQoHR2V0SW5mbxIYLmliZWF0LnYxLkdldEluZm9SZXF1",
-            "ZXN0GhQuaWJlYXQudjEuU2VydmVySW5mbxJCCglTdWJzY3JpYmUSGi5pYmVh",
-            "dC52MS5TdWJzY3JpYmVSZXF1ZXN0GhcuaWJlYXQudjEuU2VydmVyTWVzc2Fn",
-            "ZTABQguqAghJYmVhdC5WMWIGcHJvdG8z"));
+            "KAkSEgoKZW1pdHRlZF91cxgGIAEoAxIQCghmcmFtZV9pZBgHIAEoBBITCgti",
+            "ZWF0X2luX2JhchgIIAEoDRIVCg1iZWF0c19wZXJfYmFyGAkgASgNItoBCgdE",
+            "cnVtSGl0Eg8KB3RpbWVfdXMYASABKAMSEgoKZHJ1bV9jbGFzcxgCIAEoDRIM",
+            "CgRkcnVtGAMgASgJEhAKCGdtX3BpdGNoGAQgASgNEhAKCHZlbG9jaXR5GAUg",
+            "ASgNEhIKCmJlYXRfaW5kZXgYBiABKAMSDAoEc3RlcBgHIAEoDRINCgVqb2lu",
+            "dBgIIAEoBRIPCgdqb2ludF94GAkgASgCEg8KB2pvaW50X3kYCiABKAISDwoH",
+            "am9pbnRfehgLIAEoAhIUCgxsYXlvdXRfam9pbnQYDCABKAUiZQoIRHJ1bUhp",
+            "dHMSEgoKYmVhdF9pbmRleBgBIAEoAxISCgplbWl0dGVkX3VzGAIgASgDEhAK",
+            "CGZyYW1lX2lkGAMgASgEEh8KBGhpdHMYBCADKAsyES5pYmVhdC52MS5EcnVt",
+            "SGl0IoADCgxTZXNzaW9uU3RhdHMSFwoPZnJhbWVzX3JlY2VpdmVkGAEgASgE",
+            "EhgKEGZyYW1lc19wcm9jZXNzZWQYAiABKAQSFgoOZnJhbWVzX2Ryb3BwZWQY",
+            "AyABKAQSFgoOZXZlbnRzX2Ryb3BwZWQYBCABKAQSFQoNc3RhdHNfZHJvcHBl",
+            "ZBgFIAEoBBIWCg5sYXRlbmN5X3A1MF91cxgGIAEoDRIWCg5sYXRlbmN5X3A5",
+            "OV91cxgHIAEoDRIWCg5sYXRlbmN5X21heF91cxgIIAEoDRIWCg5zdHJlYW1f",
+            "dGltZV91cxgJIAEoAxIVCg1sYXN0X2ZyYW1lX2lkGAogASgEEhAKCHJlc3Rh",
+            "cnRzGAsgASgNEg0KBWZpbmFsGAwgASgIEhsKDnNlcnZlcl90aW1lX3VzGA0g",
+            "ASgDSACIAQESGwoOc291cmNlX3RpbWVfdXMYDiABKANIAYgBAUIRCg9fc2Vy",
+            "dmVyX3RpbWVfdXNCEQoPX3NvdXJjZV90aW1lX3VzIkIKD1N0cmVhbVJlc3Rh",
+            "cnRlZBIPCgd0aW1lX3VzGAEgASgDEg4KBmdhcF91cxgCIAEoAxIOCgZyZWFz",
+            "b24YAyABKAkiEAoOR2V0SW5mb1JlcXVlc3QiEgoQU3Vic2NyaWJlUmVxdWVz",
+            "dCK/AgoKU291cmNlSW5mbxITCgtsaXN0ZW5lcl9pZBgBIAEoCRITCgtkZXNj",
+            "cmlwdGlvbhgCIAEoCRIPCgdpc19saXZlGAMgASgIEgwKBGxvb3AYBCABKAgS",
+            "CwoDZnBzGAUgASgBEg0KBXdpZHRoGAYgASgNEg4KBmhlaWdodBgHIAEoDRIT",
+            "CgtkdXJhdGlvbl91cxgIIAEoAxISCgpwb3NlX21vZGVsGAkgASgJEioKB3Nl",
+            "c3Npb24YCiABKAsyGS5pYmVhdC52MS5TZXNzaW9uQWNjZXB0ZWQSDAoEc2Vl",
+            "ZBgLIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgMIAEoAxIbCg5zb3VyY2VfdGlt",
+            "ZV91cxgNIAEoA0gAiAEBEhEKCWxpc3RlbmVycxgOIAEoDUIRCg9fc291cmNl",
+            "X3RpbWVfdXMifwoMU291cmNlU3RhdHVzEiQKBXN0YXRlGAEgASgOMhUuaWJl",
+            "YXQudjEuU291cmNlU3RhdGUSDwoHbWVzc2FnZRgCIAEoCRIUCgd0aW1lX3Vz",
+            "GAMgASgDSACIAQESFgoOc2VydmVyX3RpbWVfdXMYBCABKANCCgoIX3RpbWVf",
+            "dXMi3gMKClNlcnZlckluZm8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkSEAoI",
+            "cHJvdG9jb2wYAiABKAkSPwoObW9kZWxfdmVyc2lvbnMYAyADKAsyJy5pYmVh",
+            "dC52MS5TZXJ2ZXJJbmZvLk1vZGVsVmVyc2lvbnNFbnRyeRIYChBpbnRlcm5h",
+            "bF9yYXRlX2h6GAQgASgBEg4KBmdlbnJlcxgFIAMoCRIUCgxkcnVtX2NsYXNz",
+            "ZXMYBiADKAkSEgoKZ21fcGl0Y2hlcxgHIAMoDRIXCg9hY3RpdmVfc2Vzc2lv",
+            "bnMYCCABKA0SFAoMbWF4X3Nlc3Npb25zGAkgASgNEhkKEW1heF9tZXNzYWdl",
+            "X2J5dGVzGAogASgNEhIKCm1heF9nYXBfdXMYCyABKAMSHAoUZGVmYXVsdF9s",
+            "ZWFkX3RpbWVfdXMYDCABKAMSDgoGc291cmNlGA0gASgJEhEKCWxpc3RlbmVy",
+            "cxgOIAEoDRIVCg1tYXhfbGlzdGVuZXJzGA8gASgNEiUKB2xheW91dHMYECAD",
+            "KAsyFC5pYmVhdC52MS5MYXlvdXRJbmZvGjQKEk1vZGVsVmVyc2lvbnNFbnRy",
+            "eRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIn0KCkxheW91dElu",
+            "Zm8SKAoGbGF5b3V0GAEgASgOMhguaWJlYXQudjEuU2tlbGV0b25MYXlvdXQS",
+            "DAoEbmFtZRgCIAEoCRINCgVpc18zZBgDIAEoCBIYChB2YWx1ZXNfcGVyX2pv",
+            "aW50GAQgASgNEg4KBmpvaW50cxgFIAMoCSqLAgoOU2tlbGV0b25MYXlvdXQS",
+            "HwobU0tFTEVUT05fTEFZT1VUX1VOU1BFQ0lGSUVEEAASGgoWU0tFTEVUT05f",
+            "TEFZT1VUX0NPQ08xNxABEh8KG1NLRUxFVE9OX0xBWU9VVF9CTEFaRVBPU0Uz",
+            "MxACEhoKFlNLRUxFVE9OX0xBWU9VVF9CT0RZMjUQAxIdChlTS0VMRVRPTl9M",
+            "QVlPVVRfQ09DTzE3XzNEEAQSHAoYU0tFTEVUT05fTEFZT1VUX0hVTUFOT0lE",
+            "EAUSIgoeU0tFTEVUT05fTEFZT1VUX1RSQUNLRURfUE9JTlRTEAYSHgoaU0tF",
+            "TEVUT05fTEFZT1VUX0hFQURfSEFORFMQByqwAQoPQ29vcmRpbmF0ZVNwYWNl",
+            "EiAKHENPT1JESU5BVEVfU1BBQ0VfVU5TUEVDSUZJRUQQABIbChdDT09SRElO",
+            "QVRFX1NQQUNFX1BJWEVMUxABEh8KG0NPT1JESU5BVEVfU1BBQ0VfTk9STUFM",
+            "SVpFRBACEhsKF0NPT1JESU5BVEVfU1BBQ0VfTUVURVJTEAMSIAocQ09PUkRJ",
+            "TkFURV9TUEFDRV9DRU5USU1FVEVSUxAEKlMKCkhhbmRlZG5lc3MSGgoWSEFO",
+            "REVETkVTU19VTlNQRUNJRklFRBAAEhQKEEhBTkRFRE5FU1NfUklHSFQQARIT",
+            "Cg9IQU5ERURORVNTX0xFRlQQAio/CgZVcEF4aXMSFwoTVVBfQVhJU19VTlNQ",
+            "RUNJRklFRBAAEg0KCVVQX0FYSVNfWRABEg0KCVVQX0FYSVNfWhACKk0KCERy",
+            "dW1Nb2RlEhkKFURSVU1fTU9ERV9VTlNQRUNJRklFRBAAEhIKDkRSVU1fTU9E",
+            "RV9QT0xZEAESEgoORFJVTV9NT0RFX01PTk8QAiquAQoLU291cmNlU3RhdGUS",
+            "HAoYU09VUkNFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVU09VUkNFX1NUQVRF",
+            "X1NUQVJUSU5HEAESGQoVU09VUkNFX1NUQVRFX1RSQUNLSU5HEAISGgoWU09V",
+            "UkNFX1NUQVRFX05PX1BFUlNPThADEhYKElNPVVJDRV9TVEFURV9FTkRFRBAE",
+            "EhcKE1NPVVJDRV9TVEFURV9GQUlMRUQQBTLHAQoFSWJlYXQSPwoHU2Vzc2lv",
+            "bhIXLmliZWF0LnYxLkNsaWVudE1lc3NhZ2UaFy5pYmVhdC52MS5TZXJ2ZXJN",
+            "ZXNzYWdlKAEwARI5CgdHZXRJbmZvEhguaWJlYXQudjEuR2V0SW5mb1JlcXVl",
+            "c3QaFC5pYmVhdC52MS5TZXJ2ZXJJbmZvEkIKCVN1YnNjcmliZRIaLmliZWF0",
+            "LnYxLlN1YnNjcmliZVJlcXVlc3QaFy5pYmVhdC52MS5TZXJ2ZXJNZXNzYWdl",
+            "MAFCC6oCCEliZWF0LlYxYgZwcm90bzM="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ibeat.V1.SkeletonLayout), typeof(global::Ibeat.V1.CoordinateSpace), typeof(global::Ibeat.V1.Handedness), typeof(global::Ibeat.V1.UpAxis), typeof(global::Ibeat.V1.DrumMode), typeof(global::Ibeat.V1.SourceState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -133,7 +134,7 @@ namespace Ibeat.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.PoseFrame), global::Ibeat.V1.PoseFrame.Parser, new[]{ "TimestampUs", "Keypoints", "FrameId" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.ServerMessage), global::Ibeat.V1.ServerMessage.Parser, new[]{ "Accepted", "Beat", "Hits", "Stats", "Restarted", "Source", "SourceStatus" }, new[]{ "Msg" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SessionAccepted), global::Ibeat.V1.SessionAccepted.Parser, new[]{ "SessionId", "ModelVersions", "InternalRateHz", "JointsExpected", "ValuesPerJoint", "LeadTimeUs", "Genre", "Mode", "MaxGapUs", "StatsIntervalUs" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.BeatEvent), global::Ibeat.V1.BeatEvent.Parser, new[]{ "TimeUs", "TempoBpm", "Confidence", "Index", "Feel", "EmittedUs", "FrameId" }, null, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.BeatEvent), global::Ibeat.V1.BeatEvent.Parser, new[]{ "TimeUs", "TempoBpm", "Confidence", "Index", "Feel", "EmittedUs", "FrameId", "BeatInBar", "BeatsPerBar" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.DrumHit), global::Ibeat.V1.DrumHit.Parser, new[]{ "TimeUs", "DrumClass", "Drum", "GmPitch", "Velocity", "BeatIndex", "Step", "Joint", "JointX", "JointY", "JointZ", "LayoutJoint" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.DrumHits), global::Ibeat.V1.DrumHits.Parser, new[]{ "BeatIndex", "EmittedUs", "FrameId", "Hits" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SessionStats), global::Ibeat.V1.SessionStats.Parser, new[]{ "FramesReceived", "FramesProcessed", "FramesDropped", "EventsDropped", "StatsDropped", "LatencyP50Us", "LatencyP99Us", "LatencyMaxUs", "StreamTimeUs", "LastFrameId", "Restarts", "Final", "ServerTimeUs", "SourceTimeUs" }, new[]{ "ServerTimeUs", "SourceTimeUs" }, null, null, null),
@@ -1009,7 +1010,7 @@ namespace Ibeat.V1 {
     public const int GenreStrengthFieldNumber = 9;
     private float genreStrength_;
     /// <summary>
-    /// How strongly the genre is asked for [dimensionless, >= 0]. Default 4.
+    /// How strongly the genre is asked for [dimensionless, >= 0]. Default 1.
     /// </summary>
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
@@ -2897,6 +2898,8 @@ namespace Ibeat.V1 {
       feel_ = other.feel_;
       emittedUs_ = other.emittedUs_;
       frameId_ = other.frameId_;
+      beatInBar_ = other.beatInBar_;
+      beatsPerBar_ = other.beatsPerBar_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -3011,6 +3014,36 @@ namespace Ibeat.V1 {
       }
     }
 
+    /// <summary>Field number for the "beat_in_bar" field.</summary>
+    public const int BeatInBarFieldNumber = 8;
+    private uint beatInBar_;
+    /// <summary>
+    /// its beat in the bar the drums are played in, 1 = the one; 0: no bar (mono)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint BeatInBar {
+      get { return beatInBar_; }
+      set {
+        beatInBar_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "beats_per_bar" field.</summary>
+    public const int BeatsPerBarFieldNumber = 9;
+    private uint beatsPerBar_;
+    /// <summary>
+    /// 4, or 3 when the motion says so (a waltz); 0: no bar (mono)
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint BeatsPerBar {
+      get { return beatsPerBar_; }
+      set {
+        beatsPerBar_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -3033,6 +3066,8 @@ namespace Ibeat.V1 {
       if (Feel != other.Feel) return false;
       if (EmittedUs != other.EmittedUs) return false;
       if (FrameId != other.FrameId) return false;
+      if (BeatInBar != other.BeatInBar) return false;
+      if (BeatsPerBar != other.BeatsPerBar) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -3047,6 +3082,8 @@ namespace Ibeat.V1 {
       if (Feel.Length != 0) hash ^= Feel.GetHashCode();
       if (EmittedUs != 0L) hash ^= EmittedUs.GetHashCode();
       if (FrameId != 0UL) hash ^= FrameId.GetHashCode();
+      if (BeatInBar != 0) hash ^= BeatInBar.GetHashCode();
+      if (BeatsPerBar != 0) hash ^= BeatsPerBar.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -3093,6 +3130,14 @@ namespace Ibeat.V1 {
         output.WriteRawTag(56);
         output.WriteUInt64(FrameId);
       }
+      if (BeatInBar != 0) {
+        output.WriteRawTag(64);
+        output.WriteUInt32(BeatInBar);
+      }
+      if (BeatsPerBar != 0) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(BeatsPerBar);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -3131,6 +3176,14 @@ namespace Ibeat.V1 {
         output.WriteRawTag(56);
         output.WriteUInt64(FrameId);
       }
+      if (BeatInBar != 0) {
+        output.WriteRawTag(64);
+        output.WriteUInt32(BeatInBar);
+      }
+      if (BeatsPerBar != 0) {
+        output.WriteRawTag(72);
+        output.WriteUInt32(BeatsPerBar);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -3161,6 +3214,12 @@ namespace Ibeat.V1 {
       }
       if (FrameId != 0UL) {
         size += 1 + pb::CodedOutputStream.ComputeUInt64Size(FrameId);
+      }
+      if (BeatInBar != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(BeatInBar);
+      }
+      if (BeatsPerBar != 0) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt32Size(BeatsPerBar);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -3194,6 +3253,12 @@ namespace Ibeat.V1 {
       }
       if (other.FrameId != 0UL) {
         FrameId = other.FrameId;
+      }
+      if (other.BeatInBar != 0) {
+        BeatInBar = other.BeatInBar;
+      }
+      if (other.BeatsPerBar != 0) {
+        BeatsPerBar = other.BeatsPerBar;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -3238,6 +3303,14 @@ namespace Ibeat.V1 {
             FrameId = input.ReadUInt64();
             break;
           }
+          case 64: {
+            BeatInBar = input.ReadUInt32();
+            break;
+          }
+          case 72: {
+            BeatsPerBar = input.ReadUInt32();
+            break;
+          }
         }
       }
     #endif
@@ -3279,6 +3352,14 @@ namespace Ibeat.V1 {
           }
           case 56: {
             FrameId = input.ReadUInt64();
+            break;
+          }
+          case 64: {
+            BeatInBar = input.ReadUInt32();
+            break;
+          }
+          case 72: {
+            BeatsPerBar = input.ReadUInt32();
             break;
           }
         }
