@@ -33,6 +33,7 @@ from ibeat_video.pose import POSE_MODELS  # light: mediapipe loads when a model 
 from ibeat_io.clips import bundled_clip_path, load_clip
 from ibeat_io.datasets import DATA_ENV, default_data_dir
 from ibeat_io.session_options import add_session_options, session_config_from_args
+from ibeat_io.version import add_version_argument
 
 __all__ = ["main", "build_parser"]
 
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ibeat", description="ibeat: hear the rhythm in body motion.",
         formatter_class=_HelpFormatter)
+    add_version_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(

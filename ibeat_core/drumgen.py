@@ -55,6 +55,9 @@ __all__ = [
 CONTEXT_BEATS = 3
 #: 16th steps of context.
 CONTEXT_STEPS = CONTEXT_BEATS * STEPS_PER_BEAT
+#: Largest size of temperature, density and genre strength: far past any useful
+#: value (logits live within +-20), and small enough that no logit overflows.
+MAX_SETTING = 100.0
 #: How much the body's accent at a sixteenth moves a drummer's velocity there
 #: (:func:`hit_velocities`): a style 0.2 above the beat's mean adds 10 %.
 ACCENT_GAIN = 0.5
@@ -86,14 +89,16 @@ def _valid_logits(logits) -> np.ndarray:
 
 def _valid_temperature(temperature) -> float:
     if not (isinstance(temperature, (int, float, np.integer, np.floating))
-            and np.isfinite(temperature) and temperature >= 0):
-        raise ParameterError(f"temperature must be a finite number >= 0, got {temperature!r}")
+            and 0 <= temperature <= MAX_SETTING):
+        raise ParameterError(f"temperature must be in [0, {MAX_SETTING:g}], got {temperature!r}")
     return float(temperature)
 
 
 def _valid_density(density) -> float:
-    if not (isinstance(density, (int, float, np.integer, np.floating)) and np.isfinite(density)):
-        raise ParameterError(f"density must be a finite number, got {density!r}")
+    if not (isinstance(density, (int, float, np.integer, np.floating))
+            and abs(density) <= MAX_SETTING):
+        raise ParameterError(f"density must be in [-{MAX_SETTING:g}, {MAX_SETTING:g}], "
+                             f"got {density!r}")
     return float(density)
 
 
@@ -166,7 +171,7 @@ class DrumGenConfig:
     >>> DrumGenConfig(temperature=-1.0)
     Traceback (most recent call last):
     ...
-    ibeat_core.errors.ParameterError: temperature must be a finite number >= 0, got -1.0
+    ibeat_core.errors.ParameterError: temperature must be in [0, 100], got -1.0
     """
 
     genre: str = "any"
@@ -187,8 +192,8 @@ class DrumGenConfig:
                 and 0.0 < self.min_velocity <= 1.0):
             raise ParameterError(f"min_velocity must be in (0, 1], got {self.min_velocity!r}")
         if not (isinstance(self.genre_strength, (int, float, np.integer, np.floating))
-                and np.isfinite(self.genre_strength) and self.genre_strength >= 0):
-            raise ParameterError(f"genre_strength must be a finite number >= 0, "
+                and 0 <= self.genre_strength <= MAX_SETTING):
+            raise ParameterError(f"genre_strength must be in [0, {MAX_SETTING:g}], "
                                  f"got {self.genre_strength!r}")
 
 

@@ -38,7 +38,7 @@ from .session import BeatCue, DrumHit
 
 __all__ = ["MAX_GAP_US", "STATS_INTERVAL_US", "LATENCY_WINDOW", "StreamEngine", "StreamBeat",
            "StreamHit", "StreamRestarted", "StreamStep", "LatencyWindow", "EngineStream",
-           "to_us"]
+           "MAX_TIME_US", "to_us"]
 
 #: A gap between two frames longer than this [us] restarts the engine.
 MAX_GAP_US = 2_000_000
@@ -159,6 +159,11 @@ class LatencyWindow:
         return int(round(p50)), int(round(p99)), int(round(lat.max()))
 
 
+#: Largest timestamp magnitude [us] a stream takes: differences and event times stay
+#: far inside int64 (a client's -1 then 2^63 - 1 would overflow a gap).
+MAX_TIME_US = 2 ** 62
+
+
 def to_us(origin_us: int, time_s: float) -> int:
     """Engine time [s from the origin] -> wire time [us, sender's clock].
 
@@ -233,6 +238,9 @@ class EngineStream:
             the stream's state is unchanged but for a restart already reported.
         """
         time_us = int(time_us)
+        if abs(time_us) > MAX_TIME_US:
+            raise ParameterError(f"frame {frame_id}: timestamp {time_us} us is out of range "
+                                 f"(|t| <= 2^62 us, about 146,000 years)")
         events = []
         if self.last_us is not None:
             if time_us <= self.last_us:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import grpc
 
+from ibeat_io.version import add_version_argument
+
 from .heard import (HeardMessages, lead_summary, open_channel, print_report,
                     wait_for_server, write_heard)
 from .v1 import ibeat_pb2 as pb
@@ -218,6 +220,7 @@ def main(argv=None) -> int:
         description="Listen to an ibeat server's own camera or video (ibeat-server --camera N | "
                     "--video FILE) without sending frames; write the drums heard and print a "
                     "report (beats, hits, hit lead times, source statuses).")
+    add_version_argument(parser)
     parser.add_argument("--server", default="localhost:50051", help="host:port of ibeat-server")
     parser.add_argument("--duration-s", type=_positive, default=None,
                         help="listen this long [s] (default: until the source ends or Ctrl-C)")

@@ -42,6 +42,7 @@ import numpy as np
 from ibeat_io.clips3d import (BODIES, DEFAULT_BODY, DEFAULT_FRAME, DEFAULT_RATE_HZ, FRAMES,
                                is_clip3d)
 from ibeat_io.session_options import add_session_options
+from ibeat_io.version import add_version_argument
 
 from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
@@ -226,6 +227,7 @@ def main(argv=None) -> int:
         description="Stream a keypoint clip to an ibeat server like a live client (a 3D clip "
                     "like a VR or game client); write the drums heard and print a latency "
                     "report.")
+    add_version_argument(parser)
     parser.add_argument("clip", nargs="?", type=Path, default=None,
                         help="2D: AIST++ .pkl or ibeat .npz with keypoints (default: the bundled "
                              "AIST++ clip); 3D: AIST++ 3D keypoints3d/*.npy (in its dataset "

@@ -41,6 +41,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ibeat_io.session_options import add_session_options, session_config_from_args
+from ibeat_io.version import add_version_argument
 
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
@@ -262,6 +263,7 @@ def main(argv=None) -> int:
         prog="ibeat-server", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Serve ibeat.v1.Ibeat (keypoints in, beats and drum hits out) over gRPC, "
                     "with grpc.health.v1 health checking and server reflection.")
+    add_version_argument(parser)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
@@ -295,6 +297,9 @@ def main(argv=None) -> int:
     src.add_argument("--max-listeners", type=int, default=DEFAULT_MAX_LISTENERS,
                      help="concurrent Subscribe streams; more get RESOURCE_EXHAUSTED")
     args = parser.parse_args(argv)
+    for flag, port in (("--port", args.port), ("--ws-port", args.ws_port)):
+        if port is not None and not 0 <= port <= 65535:
+            parser.error(f"{flag} must be a TCP port in 0-65535 (0: any free), got {port}")
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.workers > 1 and (args.port == 0 or args.ws_port == 0):

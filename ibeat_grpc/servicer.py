@@ -38,6 +38,7 @@ from functools import lru_cache
 
 import grpc
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from ibeat_core.drums import DRUM_CLASSES, GENRES, GM_EXPORT_PITCHES
 from ibeat_core.errors import ParameterError
@@ -45,6 +46,8 @@ from ibeat_core.keypoints import FPS
 from ibeat_core.session import Session, SessionConfig
 from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
                                StreamBeat, StreamHit, StreamRestarted)
+
+from ibeat_io.version import package_version
 
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
 from .v1 import ibeat_pb2 as pb
@@ -69,6 +72,8 @@ _MODES = {pb.DRUM_MODE_UNSPECIFIED: "poly", pb.DRUM_MODE_POLY: "poly", pb.DRUM_M
 NO_SOURCE_MESSAGE = ("this server has no camera or video source; start it with --camera N or "
                      "--video FILE")
 _DEFAULT = SessionConfig()
+#: Longest genre string looked at (the longest genre name is 10).
+_MAX_GENRE_CHARS = 32
 
 
 class StreamError(Exception):
@@ -116,11 +121,16 @@ def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, WireLayout]:
             raise _invalid(f"{name} must be >= 0, got {getattr(msg, name)!r}")
     if msg.HasField("lead_time_us") and not 0 < msg.lead_time_us <= 2_000_000:
         raise _invalid(f"lead_time_us must be in (0, 2000000] us, got {msg.lead_time_us}")
+    if len(msg.genre) > _MAX_GENRE_CHARS:  # never echo a client's long string back
+        raise _invalid(f"genre is {len(msg.genre)} characters long; expected one of "
+                       f"{', '.join(GENRES)}")
     layout = LAYOUTS[msg.layout]
     try:
         body3d = frame_of(msg, layout)
     except ValueError as e:
         raise _invalid(str(e)) from None
+
+    lead_s = msg.lead_time_us / 1e6 if msg.HasField("lead_time_us") else _DEFAULT.lead_s
 
     def opt(field, default):
         return float(getattr(msg, field)) if msg.HasField(field) else default
@@ -131,8 +141,9 @@ def session_config(msg: pb.SessionConfig) -> tuple[SessionConfig, WireLayout]:
             density=opt("density", _DEFAULT.density),
             temperature=opt("temperature", _DEFAULT.temperature),
             genre_strength=opt("genre_strength", _DEFAULT.genre_strength),
-            lead_s=msg.lead_time_us / 1e6 if msg.HasField("lead_time_us") else _DEFAULT.lead_s,
-            body3d=body3d)
+            lead_s=lead_s, body3d=body3d,
+            # A lead shorter than the default least lead keeps half of itself as the least.
+            min_lead_s=min(_DEFAULT.min_lead_s, lead_s / 2))
     except ParameterError as e:
         raise _invalid(str(e)) from None
     return config, layout
@@ -184,12 +195,6 @@ def model_versions() -> dict[str, str]:
     return out
 
 
-def _server_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("ibeat")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class Outbox:
@@ -494,7 +499,7 @@ class IbeatServicer(pb_grpc.IbeatServicer):
 
     async def GetInfo(self, request, context):
         return pb.ServerInfo(
-            server_version=_server_version(), protocol=PROTOCOL, model_versions=model_versions(),
+            server_version=package_version(), protocol=PROTOCOL, model_versions=model_versions(),
             internal_rate_hz=FPS, genres=list(GENRES), drum_classes=list(DRUM_CLASSES),
             gm_pitches=list(GM_EXPORT_PITCHES), active_sessions=self.registry.active,
             max_sessions=self.registry.max_sessions, max_message_bytes=MAX_MESSAGE_BYTES,
@@ -590,7 +595,10 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context):
     outbox = stream.outbox
     try:
         while True:
-            request = await context.read()
+            try:
+                request = await context.read()
+            except DecodeError as e:  # bad bytes from the client (invalid UTF-8 in a string)
+                raise _invalid(f"not a valid ClientMessage: {str(e)[:200]}") from None
             if request is grpc.aio.EOF or stream.closed or request.WhichOneof("msg") == "end":
                 break
             t0 = time.perf_counter()

@@ -263,7 +263,9 @@ def open_source(spec: str | int | os.PathLike) -> VideoSource:
     if not cap.isOpened():
         raise SourceError(f"{path}: not a video OpenCV can read (truncated, corrupt, or not "
                           "a video; try re-encoding it with ffmpeg -i IN -c:v libx264 OUT.mp4)")
-    return VideoSource(cap, name=str(path), is_live=False)
+    # The file's name only: the name reaches listeners in status messages, and where the
+    # file sits on the server is none of theirs.
+    return VideoSource(cap, name=path.name, is_live=False)
 
 
 def _open_camera(index: int) -> VideoSource:

@@ -98,6 +98,8 @@ def test_video_fps_and_file_clock(tmp_path, fps):
     np.testing.assert_allclose([f.time_s for f in frames], np.arange(12) / fps)
     assert frames[0].bgr.shape == (H, W, 3) and frames[0].bgr.dtype == np.uint8
     assert src.ended_early is None
+    # Messages (which listeners see) name the file, not where it sits on the server.
+    assert src.name == path.name and str(tmp_path) not in repr(src)
 
 
 class _FakeCapture:

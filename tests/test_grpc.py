@@ -202,6 +202,16 @@ BAD_STREAMS = {
                            grpc.StatusCode.INVALID_ARGUMENT, "repeated"),
     "oversized message": ([_CONFIG, pb.ClientMessage(frame=pb.PoseFrame(
         keypoints=[1.0] * (MAX_MESSAGE_BYTES // 4 + 10)))], grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+    # Client mistakes that once ended as INTERNAL or failed later, at the first beat.
+    "timestamps at the int64 edges": ([_CONFIG, _frame(-1, _KP), _frame(2 ** 63 - 1, _KP)],
+                                      grpc.StatusCode.INVALID_ARGUMENT, "out of range"),
+    "huge genre strength": ([pb.ClientMessage(config=pb.SessionConfig(genre="rock",
+                                                                      genre_strength=3e38))],
+                            grpc.StatusCode.INVALID_ARGUMENT, "genre_strength must be in [0, 100]"),
+    "huge temperature": ([pb.ClientMessage(config=pb.SessionConfig(temperature=3e38))],
+                         grpc.StatusCode.INVALID_ARGUMENT, "temperature must be in [0, 100]"),
+    "a 60-KB genre": ([pb.ClientMessage(config=pb.SessionConfig(genre="x" * 60_000))],
+                      grpc.StatusCode.INVALID_ARGUMENT, "genre is 60000 characters long"),
 }
 
 
@@ -211,9 +221,34 @@ def test_bad_input_gets_a_clear_status(server, channel, name):
     _, got, details = _call(channel, messages)
     assert got == code, details
     assert text.lower() in details.lower()
+    assert len(details) < 400   # a client's string is never echoed whole
     # The server is fine afterwards.
     assert _wait_for(lambda: server.servicer.active_sessions == 0)
     assert pb_grpc.IbeatStub(channel).GetInfo(pb.GetInfoRequest(), timeout=TIMEOUT_S).protocol
+
+
+def test_invalid_utf8_is_invalid_argument_with_one_log_line(server, channel, caplog):
+    # ClientMessage.config.genre = b"\xff\xfe", which protobuf refuses to decode.
+    raw = bytes([0x0A, 0x04, 0x2A, 0x02, 0xFF, 0xFE])
+    call = channel.stream_stream("/ibeat.v1.Ibeat/Session", request_serializer=lambda b: b,
+                                 response_deserializer=pb.ServerMessage.FromString)
+    with caplog.at_level("INFO", logger="ibeat_grpc"):
+        with pytest.raises(grpc.RpcError) as e:
+            list(call(iter([raw, raw]), timeout=TIMEOUT_S))
+        assert _wait_for(lambda: server.servicer.active_sessions == 0)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "UTF-8" in e.value.details() and len(e.value.details()) < 300
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+
+
+@pytest.mark.parametrize("lead_us", [1, 15_000])
+def test_a_lead_the_proto_allows_is_served(channel, frames, lead_us):
+    config = pb.ClientMessage(config=pb.SessionConfig(lead_time_us=lead_us))
+    t_us, kp = frames
+    got, code, details = _call(channel, [config] + [_frame(t, k, i) for i, (t, k)
+                                                     in enumerate(zip(t_us[:200], kp[:200]))])
+    assert code == grpc.StatusCode.OK, details
+    assert got[0].accepted.lead_time_us == lead_us
 
 
 def test_huge_gap_restarts_the_engine(channel, frames):

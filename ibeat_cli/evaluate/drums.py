@@ -320,7 +320,12 @@ def run_drums_evaluation(data_dir, *, seed: int = 0, include_train: bool = False
     groove = Path(data_dir) / "groove-midi"
     if not examples or not groove.is_dir():
         raise FileNotFoundError(f"{data_dir} needs held-out motion and groove-midi/ to score drums")
-    report = evaluate_drums(examples, _gmd(groove, "train", progress), _gmd(groove, "validation", progress),
-                            networks, load_model("drumclassifier"), seed=seed, progress=progress)
+    splits = {split: _gmd(groove, split, progress) for split in ("train", "validation")}
+    missing = [split for split, performances in splits.items() if not performances]
+    if missing:
+        raise FileNotFoundError(f"{groove} has no Groove MIDI {' or '.join(missing)} split "
+                                "(rows of info.csv with that split and their MIDI files)")
+    report = evaluate_drums(examples, splits["train"], splits["validation"], networks,
+                            load_model("drumclassifier"), seed=seed, progress=progress)
     report["excluded_training_sequences"] = len(trained_on)
     return format_drums_report(report), report

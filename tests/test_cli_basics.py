@@ -1,0 +1,42 @@
+"""What every command owes a new user: ``--version``, and a clear refusal of impossible ports."""
+
+import pytest
+
+from ibeat_cli.main import main as ibeat_main
+from ibeat_grpc.listen import main as listen_main
+from ibeat_grpc.replay import main as replay_main
+from ibeat_grpc.server import main as server_main
+from ibeat_io.version import package_version
+
+
+@pytest.mark.parametrize("main, prog", [(ibeat_main, "ibeat"), (server_main, "ibeat-server"),
+                                        (replay_main, "ibeat-replay"),
+                                        (listen_main, "ibeat-listen")])
+def test_every_command_has_a_version(main, prog, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"{prog} {package_version()}"
+
+
+@pytest.mark.parametrize("args, flag", [(["--port", "99999"], "--port"),
+                                        (["--port", "-1"], "--port"),
+                                        (["--ws-port", "70000"], "--ws-port")])
+def test_the_server_refuses_a_port_that_cannot_exist(args, flag, capsys):
+    with pytest.raises(SystemExit) as e:
+        server_main(args)
+    assert e.value.code == 2
+    assert f"{flag} must be a TCP port in 0-65535" in capsys.readouterr().err
+
+
+def test_evaluate_drums_names_a_missing_groove_midi_split(tmp_path, monkeypatch, capsys):
+    from ibeat_io import beat_data
+
+    groove = tmp_path / "groove-midi"
+    groove.mkdir()
+    (groove / "info.csv").write_text(      # GMD's header, no performance
+        "drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,audio_filename,"
+        "duration,split\n")
+    monkeypatch.setattr(beat_data, "build_beat_examples", lambda *a, **k: [object()])
+    assert ibeat_main(["evaluate", "drums", "--data", str(tmp_path)]) == 2
+    assert "no Groove MIDI train or validation split" in capsys.readouterr().err
