@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+import pickle
+import zipfile
 
 import numpy as np
 
@@ -70,12 +72,20 @@ def load_clip(path, *, view: int = 0) -> Clip:
     if not path.is_file():
         raise FileNotFoundError(f"no such clip: {path}")
     suffix = path.suffix.lower()
-    if suffix == ".pkl":
-        c = load_aist_clip(path, view=view)
-        return Clip(c.name, c.view, c.timestamps_s, c.keypoints, c.tempo_bpm)
-    if suffix == ".npz":
+    if suffix not in (".pkl", ".npz"):
+        raise ParameterError(f"unsupported clip type {suffix!r} ({path}); expected .pkl or .npz")
+    try:
+        if suffix == ".pkl":
+            c = load_aist_clip(path, view=view)
+            return Clip(c.name, c.view, c.timestamps_s, c.keypoints, c.tempo_bpm)
         return _load_npz(path, view)
-    raise ParameterError(f"unsupported clip type {suffix!r} ({path}); expected .pkl or .npz")
+    except ParameterError:
+        raise
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, KeyError,
+            TypeError, AttributeError, IndexError, OSError) as e:
+        # Not a clip at all (a renamed file, a truncated download): one line, not a traceback.
+        raise ParameterError(f"{path} is not a readable {suffix} keypoint clip "
+                             f"({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def _load_npz(path: Path, view: int) -> Clip:

@@ -40,3 +40,15 @@ def test_evaluate_drums_names_a_missing_groove_midi_split(tmp_path, monkeypatch,
     monkeypatch.setattr(beat_data, "build_beat_examples", lambda *a, **k: [object()])
     assert ibeat_main(["evaluate", "drums", "--data", str(tmp_path)]) == 2
     assert "no Groove MIDI train or validation split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".pkl"])
+@pytest.mark.parametrize("command", ["analyze", "render"])
+def test_a_garbage_clip_is_one_line_and_exit_2(tmp_path, capsys, suffix, command):
+    clip = tmp_path / f"garbage{suffix}"
+    clip.write_bytes(bytes(range(256)) * 12)
+    args = [command, str(clip)] + (["-o", str(tmp_path / "x.mid")] if command == "render" else [])
+    assert ibeat_main(args) == 2
+    err = capsys.readouterr().err
+    assert f"is not a readable {suffix} keypoint clip" in err and "Traceback" not in err
+    assert not (tmp_path / "x.mid").exists()
