@@ -241,6 +241,10 @@ def main(argv=None) -> int:
         if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-listen"):
             return 2
         r = listen(channel, duration_s=args.duration_s)
+    if r.status == grpc.StatusCode.UNAVAILABLE and not r.messages:
+        # Nothing heard at all: a report of Nones would only hide the one line that matters.
+        print(f"ibeat-listen: no server at {args.server} ({r.details})", file=sys.stderr)
+        return 2
     rep = {"server": args.server, **report(r)}
     rep.update(write_outputs(r, midi=args.out, wav=args.wav, seed=args.seed))
     span = _span_us(r)

@@ -52,3 +52,10 @@ def test_a_garbage_clip_is_one_line_and_exit_2(tmp_path, capsys, suffix, command
     err = capsys.readouterr().err
     assert f"is not a readable {suffix} keypoint clip" in err and "Traceback" not in err
     assert not (tmp_path / "x.mid").exists()
+
+
+def test_listen_without_a_server_is_one_line(capsys):
+    assert listen_main(["--server", "127.0.0.1:1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "None" not in captured.err
+    assert captured.err.startswith("ibeat-listen: no server at 127.0.0.1:1")
