@@ -300,6 +300,8 @@ def _cmd_render(args) -> int:
     feels = ", ".join(summary["feels"])
     print(f"drums     {summary['mode']}, genre {summary['genre']} ({feels}), seed {summary['seed']}: "
           f"{summary['hits']} hits on {summary['beats']} beats at {summary['tempo_bpm']:.1f} BPM")
+    if "no_drums" in summary:
+        print(f"no drums  {summary['no_drums']}")
     for key in ("midi", "wav", "plot"):
         if key in summary:
             print(f"{key:<9} {summary[key]}")

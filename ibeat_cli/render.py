@@ -69,6 +69,8 @@ def render_clip(path, *, view: int = 0, config: SessionConfig = SessionConfig(),
                "mode": config.mode, "genre": config.genre, "seed": config.seed,
                "feels": sorted({b.feel for b in result.beats}),
                "tempo_bpm": round(tempo, 2), "beats": len(result.beats), "hits": len(onsets)}
+    if not result.beats:
+        summary["no_drums"] = no_drums_reason(clip, result)
     summary.update(write_drums(onsets, classes, velocities, tempo_bpm=tempo,
                                duration_s=duration_s, seed=config.seed, midi=midi, wav=wav))
     if plot:
@@ -77,3 +79,27 @@ def render_clip(path, *, view: int = 0, config: SessionConfig = SessionConfig(),
                                          f"genre {config.genre}, seed {config.seed}")
         summary["plot"] = str(plot)
     return summary
+
+
+#: Shortest clip [s] the beat stage can be expected to lock onto (two or three beats).
+MIN_CLIP_S = 3.0
+#: Below this highest kinematic offset the body did not stop from any motion worth a beat.
+STILL_OFFSET = 0.1
+
+
+def no_drums_reason(clip, result) -> str:
+    """Why a clip got no drums, in one line a user can act on."""
+    duration_s = float(clip.timestamps_s[-1] - clip.timestamps_s[0])
+    kp = np.asarray(clip.keypoints, dtype=np.float64)
+    seen = np.isfinite(kp[..., :2]).all(axis=-1) & (kp[..., 2] >= 0.2)
+    if not seen.any():
+        return "no joint was seen in any frame (every confidence below 0.2)"
+    if duration_s < MIN_CLIP_S:
+        return (f"the clip is {duration_s:.1f} s long; the beat stage needs about "
+                f"{MIN_CLIP_S:g} s of rhythmic motion before the first drums")
+    stops = float(np.max(result.kinematic_offsets)) if len(result.kinematic_offsets) else 0.0
+    if stops < STILL_OFFSET:
+        return f"the body barely moves (strongest stop of a motion {stops:.2f} of 1)"
+    loudest = float(np.max(result.beat_probs)) if len(result.beat_probs) else 0.0
+    return ("the motion has no steady beat the tracker could follow "
+            f"(highest beat probability {loudest:.2f})")

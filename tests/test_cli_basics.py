@@ -1,5 +1,6 @@
 """What every command owes a new user: ``--version``, and a clear refusal of impossible ports."""
 
+import numpy as np
 import pytest
 
 from ibeat_cli.main import main as ibeat_main
@@ -59,3 +60,24 @@ def test_listen_without_a_server_is_one_line(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and "None" not in captured.err
     assert captured.err.startswith("ibeat-listen: no server at 127.0.0.1:1")
+
+
+def _clip(path, keypoints, fps=30.0):
+    from ibeat_io.clips import save_clip
+    save_clip(path, np.arange(len(keypoints)) / fps, keypoints)
+    return path
+
+
+def test_a_clip_without_drums_says_why(tmp_path, capsys):
+    still = np.zeros((300, 17, 3), np.float32)
+    still[..., 0] = np.linspace(100, 300, 17)
+    still[..., 1] = np.linspace(50, 400, 17)
+    still[..., 2] = 1.0
+    unseen = still.copy()
+    unseen[..., 2] = 0.0
+    for name, kp, why in (("still", still, "barely moves"), ("unseen", unseen, "no joint was seen"),
+                          ("short", still[:3], "s long")):
+        clip = _clip(tmp_path / f"{name}.npz", kp)
+        assert ibeat_main(["render", str(clip), "-o", str(tmp_path / f"{name}.mid")]) == 0
+        out = capsys.readouterr().out
+        assert "0 hits on 0 beats" in out and why in out, out
