@@ -20,8 +20,8 @@ toms. Noise and partials come from ``numpy.random.default_rng((seed, class))``,
 so a seed gives the same audio on every run.
 
 Mixes get a small synthetic room (reverb) and pass a soft limiter, so
-``|x| <= 1`` always. Audio is mono float32 at ``sample_rate`` Hz; times are
-float seconds.
+``|x| <= PEAK_CEILING`` (-1 dBFS) always. Audio is mono float32 at
+``sample_rate`` Hz; times are float seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ __all__ = [
     "render_grid",
     "render_clicks",
     "soft_limit",
+    "PEAK_CEILING",
     "MIX_GAIN",
     "ROOM_LEVEL",
 ]
@@ -65,8 +66,12 @@ MIX_GAIN = 1.2
 ROOM_LEVEL = 0.2
 _ROOM_LENGTH_S = 0.6
 _ROOM_PREDELAY_S = 0.008
-#: The soft limiter is linear up to this level and saturates towards 1 above.
-LIMIT_THRESHOLD = 0.8
+#: The soft limiter is linear up to this level and saturates towards
+#: :data:`PEAK_CEILING` above.
+LIMIT_THRESHOLD = 0.7
+#: Highest sample level ibeat writes: -1 dBFS, the headroom a converter or a
+#: lossy encoder needs to never clip (about 0.891).
+PEAK_CEILING = 10 ** (-1 / 20)
 #: How fast an open hi-hat dies when the next hi-hat closes it.
 CHOKE_FADE_S = 0.02
 _TAIL_FADE_S = 0.01
@@ -547,37 +552,42 @@ def render_clicks(
     return soft_limit(out)
 
 
-def soft_limit(audio, *, threshold: float = LIMIT_THRESHOLD) -> np.ndarray:
-    """Linear below ``threshold``, smoothly saturating towards +-1 above.
+def soft_limit(audio, *, threshold: float = LIMIT_THRESHOLD,
+               ceiling: float = PEAK_CEILING) -> np.ndarray:
+    """Linear below ``threshold``, smoothly saturating towards ``ceiling`` above.
 
     Parameters
     ----------
     audio : array_like of float, shape (n,)
         Samples, any level.
     threshold : float
-        Level in (0, 1) up to which samples pass unchanged.
+        Level in (0, ceiling) up to which samples pass unchanged.
+    ceiling : float
+        Level in (0, 1] the output never exceeds (default -1 dBFS).
 
     Returns
     -------
     limited : np.ndarray, shape (n,), float32
-        ``|limited| <= 1``; the curve is continuous with slope 1 at the
+        ``|limited| <= ceiling``; the curve is continuous with slope 1 at the
         threshold, so there is no hard clipping.
 
     Examples
     --------
-    >>> [round(float(v), 3) for v in soft_limit([0.5, 0.9, -4.0])]
-    [0.5, 0.892, -1.0]
+    >>> [round(float(v), 3) for v in soft_limit([0.5, 0.8, -4.0])]
+    [0.5, 0.792, -0.891]
     """
     x = np.asarray(audio, dtype=np.float64)
-    if not 0 < threshold < 1:
-        raise ParameterError(f"threshold must be in (0, 1), got {threshold}")
+    if not 0 < ceiling <= 1:
+        raise ParameterError(f"ceiling must be in (0, 1], got {ceiling}")
+    if not 0 < threshold < ceiling:
+        raise ParameterError(f"threshold must be in (0, {ceiling:g}), got {threshold}")
     if not np.all(np.isfinite(x)):
         raise ParameterError("audio must be finite")
     mag = np.abs(x)
     over = mag > threshold
-    headroom = 1.0 - threshold
+    headroom = ceiling - threshold
     mag[over] = threshold + headroom * np.tanh((mag[over] - threshold) / headroom)
-    return np.clip(np.sign(x) * mag, -1.0, 1.0).astype(np.float32)
+    return np.clip(np.sign(x) * mag, -ceiling, ceiling).astype(np.float32)
 
 
 def _choke_points(starts: np.ndarray, cls: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 Game-engine clients (the Unity package, the Godot add-on) schedule each
 ``DrumHit`` on their own audio clock and need one sample per drum class. These
 are the voices :mod:`ibeat_io.drumkit` synthesises (no foreign licence), at
-full velocity: an engine scales the gain by ``velocity / 127`` (the synthesised
+full velocity, the loudest at -1 dBFS: an engine scales the gain by ``velocity / 127`` (the synthesised
 kit also darkens soft hits; a single sample per class does not).
 
 ``ibeat kit --out DIR`` writes ``<class>.wav`` per drum class (16-bit PCM, mono)
@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ibeat_core.drums import DRUM_CLASSES, GM_EXPORT_PITCHES
 
 from .audio import write_wav
-from .drumkit import SAMPLE_RATE, synth_voice
+from .drumkit import PEAK_CEILING, SAMPLE_RATE, synth_voice
 
 __all__ = ["KIT_MANIFEST", "export_kit"]
 
@@ -45,9 +47,13 @@ def export_kit(out_dir, *, sample_rate: int = SAMPLE_RATE, seed: int = 0) -> lis
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    samples = [synth_voice(index, 1.0, sample_rate=sample_rate, seed=seed)
+               for index in range(len(DRUM_CLASSES))]
+    # One gain for the whole kit (the voices keep their balance), peaks at -1 dBFS at most.
+    gain = min(1.0, PEAK_CEILING / max(float(np.abs(a).max()) for a in samples))
     written, voices = [], []
-    for index, name in enumerate(DRUM_CLASSES):
-        audio = synth_voice(index, 1.0, sample_rate=sample_rate, seed=seed)
+    for index, (name, audio) in enumerate(zip(DRUM_CLASSES, samples)):
+        audio = (audio * gain).astype(np.float32)
         path = out / f"{name}.wav"
         write_wav(path, audio, sample_rate=sample_rate)
         written.append(path)

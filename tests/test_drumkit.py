@@ -8,7 +8,9 @@ import pytest
 import soundfile
 
 from ibeat_io.drumkit import (
+    LIMIT_THRESHOLD,
     MIX_GAIN,
+    PEAK_CEILING,
     SAMPLE_RATE,
     VOICE_LENGTHS_S,
     render_clicks,
@@ -210,12 +212,21 @@ class TestClicksAndLimiter:
     def test_soft_limit(self):
         x = np.linspace(-5, 5, 10001)
         y = soft_limit(x)
-        assert np.all(np.abs(y) <= 1.0)
+        assert np.all(np.abs(y) <= PEAK_CEILING) and PEAK_CEILING < 0.892   # -1 dBFS
         assert np.all(np.diff(y) >= 0)  # monotone: no fold-over distortion
-        small = np.abs(x) <= 0.8
+        small = np.abs(x) <= LIMIT_THRESHOLD
         np.testing.assert_allclose(y[small], x[small], atol=1e-6)
         with pytest.raises(ParameterError, match="threshold"):
-            soft_limit(x, threshold=1.0)
+            soft_limit(x, threshold=0.95)
+        with pytest.raises(ParameterError, match="ceiling"):
+            soft_limit(x, ceiling=1.5)
+
+    def test_a_loud_mix_peaks_below_minus_one_dbfs(self):
+        # Kick, snare and two toms together on every sixteenth at full velocity.
+        times = np.repeat(np.arange(32) * 0.125, 4)
+        classes = np.tile([0, 1, 4, 5], 32)
+        audio = render_hits(times, classes, np.ones(len(times)))
+        assert 0.8 < np.abs(audio).max() <= PEAK_CEILING
         with pytest.raises(ParameterError, match="finite"):
             soft_limit([np.nan])
 
