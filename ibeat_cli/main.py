@@ -279,6 +279,20 @@ def _online_analysis(clip, offline, fps):
                    tempo_curve_bpm=np.where(confident, online.tempo_bpm, 0.0))
 
 
+#: What each output of a keypoint render is written as, by file suffix.
+_OUTPUT_SUFFIXES = {"midi": (".mid", ".midi"), "wav": (".wav",), "plot": (".png", ".pdf", ".svg")}
+
+
+def _check_suffixes(**outputs):
+    """Refuse, before any work, an output whose suffix is not what would be written there."""
+    for kind, path in outputs.items():
+        if path is not None and Path(path).suffix.lower() not in _OUTPUT_SUFFIXES[kind]:
+            flag = {"midi": "-o/--midi", "wav": "--wav", "plot": "--plot"}[kind]
+            raise IbeatError(f"{flag} {path}: a keypoint clip renders {kind} as "
+                             f"{' or '.join(_OUTPUT_SUFFIXES[kind])} (a video is rendered from "
+                             "a video file)")
+
+
 def _cmd_render(args) -> int:
     from .render import render_clip
 
@@ -291,6 +305,7 @@ def _cmd_render(args) -> int:
     args.midi = args.midi or args.out
     if not (args.midi or args.wav or args.plot or args.json):
         raise IbeatError("nothing to write: give -o out.mid, --wav, --plot or --json")
+    _check_suffixes(midi=args.midi, wav=args.wav, plot=args.plot)
     summary = render_clip(path, view=args.view, config=session_config_from_args(args),
                           midi=args.midi, wav=args.wav, plot=args.plot)
     if args.json:

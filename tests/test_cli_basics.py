@@ -81,3 +81,15 @@ def test_a_clip_without_drums_says_why(tmp_path, capsys):
         assert ibeat_main(["render", str(clip), "-o", str(tmp_path / f"{name}.mid")]) == 0
         out = capsys.readouterr().out
         assert "0 hits on 0 beats" in out and why in out, out
+
+
+@pytest.mark.parametrize("args, says", [(["-o", "out.mp4"], "-o/--midi out.mp4"),
+                                        (["-o", "x.wav"], "-o/--midi x.wav"),
+                                        (["-o", "a.mid", "--wav", "a.mp3"], "--wav a.mp3"),
+                                        (["-o", "a.mid", "--plot", "y.xyz"], "--plot y.xyz")])
+def test_render_refuses_an_output_it_would_not_write_before_any_work(tmp_path, monkeypatch,
+                                                                     capsys, args, says):
+    monkeypatch.chdir(tmp_path)
+    assert ibeat_main(["render", *args]) == 2
+    assert says in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())          # nothing written
