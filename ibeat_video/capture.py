@@ -263,6 +263,13 @@ def open_source(spec: str | int | os.PathLike) -> VideoSource:
     if not cap.isOpened():
         raise SourceError(f"{path}: not a video OpenCV can read (truncated, corrupt, or not "
                           "a video; try re-encoding it with ffmpeg -i IN -c:v libx264 OUT.mp4)")
+    # OpenCV opens a still image (even one named .mp4) as a one-frame "video": a single
+    # frame has no motion to play drums to. Look for a second frame, then start again.
+    frames = sum(bool(cap.grab()) for _ in range(2))
+    cap.release()
+    if frames < 2:
+        raise SourceError(f"{path}: a single image, not a video (motion needs frames)")
+    cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, timeouts)
     # The file's name only: the name reaches listeners in status messages, and where the
     # file sits on the server is none of theirs.
     return VideoSource(cap, name=path.name, is_live=False)

@@ -168,6 +168,16 @@ def test_truncated_video_fails_clearly_or_reports_it(tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or Path("/dev/video7").exists(),
                     reason="needs Linux without /dev/video7")
+@pytest.mark.parametrize("name", ["still.png", "still.mp4"])
+def test_an_image_is_not_a_video(tmp_path, name):
+    import cv2
+    path = tmp_path / name
+    ok, data = cv2.imencode(".png", np.zeros((64, 64, 3), np.uint8))
+    path.write_bytes(data.tobytes())
+    with pytest.raises(SourceError, match="a single image, not a video"):
+        open_source(path)
+
+
 def test_missing_camera_is_a_clear_error():
     with pytest.raises(SourceError, match=r"no camera at /dev/video7 .*use --video FILE"):
         open_source(7)
