@@ -16,6 +16,8 @@ import numpy as np
 from ibeat_core.drums import MAX_MIDI_VELOCITY
 from ibeat_io.drum_files import write_drums
 
+from .auth import with_token
+
 __all__ = ["HeardMessages", "open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
            "print_report"]
 
@@ -39,12 +41,16 @@ class HeardMessages:
         return stats[-1] if stats else None
 
 
-def open_channel(server: str, *, tls: bool = False, tls_ca=None) -> grpc.Channel:
-    """A channel to ``host:port``: plaintext, or TLS with the system roots or ``tls_ca`` (PEM path)."""
+def open_channel(server: str, *, tls: bool = False, tls_ca=None, token: str | None = None
+                 ) -> grpc.Channel:
+    """A channel to ``host:port``: plaintext, or TLS with the system roots or ``tls_ca`` (PEM
+    path); every call carries ``token`` (or ``$IBEAT_TOKEN``) when there is one."""
     if tls or tls_ca:
         roots = open(tls_ca, "rb").read() if tls_ca else None
-        return grpc.secure_channel(server, grpc.ssl_channel_credentials(roots))
-    return grpc.insecure_channel(server)
+        channel = grpc.secure_channel(server, grpc.ssl_channel_credentials(roots))
+    else:
+        channel = grpc.insecure_channel(server)
+    return with_token(channel, token)
 
 
 def wait_for_server(channel: grpc.Channel, server: str, wait_s: float, *, prog: str) -> bool:

@@ -44,6 +44,7 @@ from ibeat_io.clips3d import (BODIES, DEFAULT_BODY, DEFAULT_FRAME, DEFAULT_RATE_
 from ibeat_io.session_options import add_session_options
 from ibeat_io.version import add_version_argument
 
+from .auth import TOKEN_ENV
 from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
                     write_heard)
 from .layouts import HANDEDNESS, LAYOUT_BY_NAME, UP_AXES
@@ -259,6 +260,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
     parser.add_argument("--tls-ca", type=Path,
                         help="connect with TLS, trusting this PEM certificate (e.g. self-signed)")
+    parser.add_argument("--token", default=None,
+                        help=f"bearer token of a server started with --auth-token-file "
+                             f"(default: ${TOKEN_ENV})")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -285,7 +289,8 @@ def main(argv=None) -> int:
     config.mode, config.genre, config.seed = _MODES[args.mode], args.genre, args.seed
     if args.lead_ms is not None:
         config.lead_time_us = int(round(args.lead_ms * 1e3))
-    with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca) as channel:
+    with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca,
+                      token=args.token) as channel:
         if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
             return 2
         r = replay(channel, t_us, kp, config=config, speed=args.speed)

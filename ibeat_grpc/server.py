@@ -43,6 +43,7 @@ from grpc_reflection.v1alpha import reflection
 from ibeat_io.session_options import add_session_options, session_config_from_args
 from ibeat_io.version import add_version_argument
 
+from .auth import TokenAuth, load_tokens
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
 from .source import DEFAULT_MAX_LISTENERS, SourceConfig, SourceHub, SourceRunner, video_source
@@ -141,7 +142,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  stats_interval_us: int = STATS_INTERVAL_US,
                  reuse_port: bool = False, source: SourceConfig | None = None,
                  max_listeners: int = DEFAULT_MAX_LISTENERS,
-                 ws_port: int | None = None) -> RunningServer:
+                 ws_port: int | None = None, auth_tokens: tuple[bytes, ...] | None = None
+                 ) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -167,6 +169,9 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
     ws_port : int, optional
         Also serve the streams over WebSocket + JSON on this port (0: any free
         one; :mod:`ibeat_grpc.websocket`), plaintext; None: gRPC only.
+    auth_tokens : tuple of bytes, optional
+        Every RPC but health (and every WebSocket) needs ``authorization:
+        Bearer <one of them>`` (:mod:`ibeat_grpc.auth`); None: open to all.
 
     Raises
     ------
@@ -191,7 +196,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         return _start(port, host=host, networks=networks, max_sessions=max_sessions,
                       creds=creds, outbox_size=outbox_size, max_gap_us=max_gap_us,
                       stats_interval_us=stats_interval_us, reuse_port=reuse_port, source=source,
-                      first_pass=first_pass, max_listeners=max_listeners, ws_port=ws_port)
+                      first_pass=first_pass, max_listeners=max_listeners, ws_port=ws_port,
+                      auth_tokens=auth_tokens)
     except BaseException:
         if first_pass is not None:
             first_pass.close()
@@ -200,7 +206,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
 
 def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us,
            stats_interval_us, reuse_port, source, first_pass, max_listeners,
-           ws_port) -> RunningServer:
+           ws_port, auth_tokens) -> RunningServer:
     if networks is None:
         from ibeat_models import load_networks
         networks = load_networks()
@@ -214,8 +220,10 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
     address = f"{host}:{port}"
 
     async def build():
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                                          ("grpc.so_reuseport", int(reuse_port))])
+        server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                     ("grpc.so_reuseport", int(reuse_port))],
+            interceptors=[TokenAuth(auth_tokens)] if auth_tokens else None)
         pb_grpc.add_IbeatServicer_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -235,7 +243,8 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
         ws_server = None
         if ws_port is not None:
             from .websocket import serve_websocket
-            ws_server = await serve_websocket(servicer, host, ws_port, reuse_port=reuse_port)
+            ws_server = await serve_websocket(servicer, host, ws_port, reuse_port=reuse_port,
+                                              tokens=auth_tokens)
         await server.start()
         return server, bound, health_servicer, ws_server
 
@@ -276,6 +285,9 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes sharing the port (one Python process uses "
                              "about one core; the kernel spreads connections over them)")
+    parser.add_argument("--auth-token-file", type=Path, metavar="F",
+                        help="tokens, one per line: every call but health needs "
+                             "'authorization: Bearer <token>' (clients: --token or $IBEAT_TOKEN)")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
@@ -338,15 +350,18 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     from ibeat_video.errors import SourceError
     try:
         source = _source(args)
+        tokens = load_tokens(args.auth_token_file) if args.auth_token_file else None
         running = start_server(args.port, host=args.host, max_sessions=args.max_sessions,
                                tls_cert=args.tls_cert, tls_key=args.tls_key,
                                reuse_port=reuse_port, source=source,
-                               max_listeners=args.max_listeners, ws_port=args.ws_port)
+                               max_listeners=args.max_listeners, ws_port=args.ws_port,
+                               auth_tokens=tokens)
     except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
-    log.info("ibeat-server listening on %s (%s, max %d sessions)", running.address,
-             "TLS" if args.tls_cert else "plaintext", args.max_sessions)
+    log.info("ibeat-server listening on %s (%s, %s, max %d sessions)", running.address,
+             "TLS" if args.tls_cert else "plaintext",
+             f"{len(tokens)} token(s)" if tokens else "no authentication", args.max_sessions)
     if running.ws_port is not None:
         log.info("WebSocket transport on ws://%s:%d/ibeat.v1.Ibeat/Session (plaintext)",
                  args.host, running.ws_port)

@@ -35,6 +35,7 @@ from google.protobuf import json_format
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from .auth import token_ok
 from .servicer import MAX_MESSAGE_BYTES, ClientGone, IbeatServicer, StreamError
 from .v1 import ibeat_pb2 as pb
 
@@ -192,24 +193,32 @@ def _handler(servicer: IbeatServicer):
     return handle
 
 
-def _check_path(connection: ServerConnection, request):
-    """Refuse the upgrade of any path but the two streams (HTTP 404)."""
-    if request.path not in (SESSION_PATH, SUBSCRIBE_PATH):
-        return connection.respond(
-            HTTPStatus.NOT_FOUND,
-            f"no such stream {request.path!r}; use {SESSION_PATH} or {SUBSCRIBE_PATH}\n")
-    return None
+def _checker(tokens):
+    def check(connection: ServerConnection, request):
+        """Refuse the upgrade of any path but the two streams (HTTP 404), and without a
+        valid token when the server has some (HTTP 401)."""
+        if request.path not in (SESSION_PATH, SUBSCRIBE_PATH):
+            return connection.respond(
+                HTTPStatus.NOT_FOUND,
+                f"no such stream {request.path!r}; use {SESSION_PATH} or {SUBSCRIBE_PATH}\n")
+        if tokens and not token_ok(request.headers.get("Authorization"), tokens):
+            return connection.respond(HTTPStatus.UNAUTHORIZED,
+                                      "a valid token is needed: Authorization: Bearer <token>\n")
+        return None
+    return check
 
 
 async def serve_websocket(servicer: IbeatServicer, host: str, port: int, *,
-                          reuse_port: bool = False):
+                          reuse_port: bool = False, tokens: tuple[bytes, ...] | None = None):
     """Start the WebSocket transport on the running loop; returns the ``websockets`` server.
+
+    With ``tokens``, the upgrade request needs ``Authorization: Bearer <token>``.
 
     Raises
     ------
     OSError
         The address could not be bound.
     """
-    return await serve(_handler(servicer), host, port, process_request=_check_path,
+    return await serve(_handler(servicer), host, port, process_request=_checker(tokens),
                        max_size=_HARD_LIMIT_BYTES, compression=None, reuse_port=reuse_port,
                        logger=logging.getLogger("ibeat_grpc.websocket"))

@@ -35,6 +35,8 @@ namespace Ibeat.Unity
         public string webSocketUrl = "ws://localhost:8765";
         [Tooltip("ibeat-server --port: http://HOST:PORT (h2c) or https://HOST:PORT.")]
         public string grpcUrl = "http://localhost:50051";
+        [Tooltip("The token of a server started with --auth-token-file (sent as authorization: Bearer); empty for none.")]
+        public string authToken = "";
         [Tooltip("Session: send this player's pose. Subscribe: listen to the server's own camera or video.")]
         public StreamKind stream = StreamKind.Session;
         public bool connectOnEnable = true;
@@ -225,7 +227,7 @@ namespace Ibeat.Unity
                              + "package README). Use the WebSocket transport, or install them.", true);
                         return;
                     }
-                    t = factory.Create(url);
+                    t = factory.Create(url, authToken);
                     if (config != null) await t.OpenSessionAsync(config, token).ConfigureAwait(false);
                     else await t.OpenSubscribeAsync(token).ConfigureAwait(false);
                     reached = true;

@@ -9,8 +9,9 @@ namespace Ibeat.Unity
         /// <summary>Registry key: <see cref="IbeatTransports.WebSocket"/>, <see cref="IbeatTransports.Grpc"/>, or your own.</summary>
         string Name { get; }
 
-        /// <summary>A new, unopened transport to <paramref name="server"/> (ws://host:port, http://host:port).</summary>
-        IIbeatTransport Create(Uri server);
+        /// <summary>A new, unopened transport to <paramref name="server"/> (ws://host:port, http://host:port),
+        /// sending <paramref name="token"/> as <c>authorization: Bearer</c> when it is not empty.</summary>
+        IIbeatTransport Create(Uri server, string token);
     }
 
     /// <summary>
@@ -46,7 +47,7 @@ namespace Ibeat.Unity
         sealed class WebSocketTransportFactory : IIbeatTransportFactory
         {
             public string Name => WebSocket;
-            public IIbeatTransport Create(Uri server) => new WebSocketTransport(server);
+            public IIbeatTransport Create(Uri server, string token) => new WebSocketTransport(server, token);
         }
     }
 }

@@ -48,10 +48,18 @@ namespace Ibeat
         readonly Pb.PoseFrame _frame = new Pb.PoseFrame();
         // As IIbeatTransport asks: open and send never throw for network trouble; ReceiveAsync reports it.
         IbeatStatus? _openFailure;
+        readonly Metadata _headers;
 
         /// <param name="server">http://HOST:50051 (h2c) or https://HOST:PORT (TLS).</param>
-        public GrpcTransport(Uri server)
+        /// <param name="token">Sent as <c>authorization: Bearer token</c> when not empty
+        /// (a server started with <c>--auth-token-file</c>).</param>
+        public GrpcTransport(Uri server, string token = null)
         {
+            if (!string.IsNullOrEmpty(token))
+            {
+                _headers = new Metadata();
+                _headers.Add("authorization", "Bearer " + token);
+            }
             var handler = new YetAnotherHttpHandler { Http2Only = true };
             _channel = GrpcChannel.ForAddress(server, new GrpcChannelOptions
             {
@@ -65,7 +73,7 @@ namespace Ibeat
         {
             if (config == null) throw new ArgumentNullException(nameof(config));
             if (_session != null || _subscribe != null) throw new InvalidOperationException("a transport carries one stream");
-            _session = _invoker.AsyncDuplexStreamingCall(SessionMethod, null, new CallOptions(cancellationToken: ct));
+            _session = _invoker.AsyncDuplexStreamingCall(SessionMethod, null, new CallOptions(_headers, cancellationToken: ct));
             try
             {
                 await _session.RequestStream.WriteAsync(new Pb.ClientMessage { Config = ToPb(config) }).ConfigureAwait(false);
@@ -83,7 +91,7 @@ namespace Ibeat
         public Task OpenSubscribeAsync(CancellationToken ct)
         {
             if (_session != null || _subscribe != null) throw new InvalidOperationException("a transport carries one stream");
-            _subscribe = _invoker.AsyncServerStreamingCall(SubscribeMethod, null, new CallOptions(cancellationToken: ct),
+            _subscribe = _invoker.AsyncServerStreamingCall(SubscribeMethod, null, new CallOptions(_headers, cancellationToken: ct),
                 new Pb.SubscribeRequest());
             return Task.CompletedTask;
         }
@@ -322,7 +330,7 @@ namespace Ibeat
         sealed class Factory : IIbeatTransportFactory
         {
             public string Name => IbeatTransports.Grpc;
-            public IIbeatTransport Create(Uri server) => new GrpcTransport(server);
+            public IIbeatTransport Create(Uri server, string token) => new GrpcTransport(server, token);
         }
     }
 }

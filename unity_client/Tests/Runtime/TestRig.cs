@@ -103,7 +103,7 @@ namespace Ibeat.Unity.Tests
         /// <summary>The transport of the latest Connect(), or null before it.</summary>
         public FakeTransport Last { get { return _last; } }
 
-        public IIbeatTransport Create(Uri server)
+        public IIbeatTransport Create(Uri server, string token)
         {
             var t = new FakeTransport();
             _last = t;
