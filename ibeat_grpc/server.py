@@ -51,7 +51,7 @@ from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_MAX_SESSIONS", "SERVICE_NAME", "RunningServer",
-           "start_server", "main"]
+           "start_server", "exposure_warning", "main"]
 
 #: Pose models (``ibeat_video.pose.POSE_MODELS``, not imported here: a server
 #: without a source never loads MediaPipe).
@@ -274,7 +274,9 @@ def main(argv=None) -> int:
                     "with grpc.health.v1 health checking and server reflection.")
     add_version_argument(parser)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (0: any free)")
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (0.0.0.0: every interface, e.g. for a VR "
+                             "headset on the LAN: then use --auth-token-file and TLS)")
     parser.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
                         help="concurrent Session streams per worker process; more get "
                              "RESOURCE_EXHAUSTED")
@@ -359,6 +361,9 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
+    warning = exposure_warning(args.host, tls=args.tls_cert is not None, tokens=tokens)
+    if warning:
+        log.warning(warning)
     log.info("ibeat-server listening on %s (%s, %s, max %d sessions)", running.address,
              "TLS" if args.tls_cert else "plaintext",
              f"{len(tokens)} token(s)" if tokens else "no authentication", args.max_sessions)
@@ -377,6 +382,20 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     running.stop(args.grace)
     log.info("stopped")
     return 0
+
+
+def exposure_warning(host: str, *, tls: bool, tokens) -> str | None:
+    """One line when a server listens beyond this machine with neither TLS nor a token."""
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback or tls or tokens:
+        return None
+    return (f"listening on {host} without TLS or a token: anyone who can reach this port can "
+            "stream and listen; add --auth-token-file F (and --tls-cert/--tls-key)")
 
 
 def _source(args) -> SourceConfig | None:

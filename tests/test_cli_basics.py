@@ -93,3 +93,18 @@ def test_render_refuses_an_output_it_would_not_write_before_any_work(tmp_path, m
     assert ibeat_main(["render", *args]) == 2
     assert says in capsys.readouterr().err
     assert not list(tmp_path.iterdir())          # nothing written
+
+
+def test_a_server_open_to_the_network_without_protection_says_so(capsys):
+    from ibeat_grpc.server import exposure_warning
+
+    assert exposure_warning("127.0.0.1", tls=False, tokens=None) is None
+    assert exposure_warning("localhost", tls=False, tokens=None) is None
+    assert exposure_warning("::1", tls=False, tokens=None) is None
+    assert "without TLS or a token" in exposure_warning("0.0.0.0", tls=False, tokens=None)
+    assert exposure_warning("0.0.0.0", tls=False, tokens=(b"t",)) is None
+    assert exposure_warning("192.168.1.20", tls=True, tokens=None) is None
+    # The default is this machine only.
+    with pytest.raises(SystemExit):
+        server_main(["--help"])
+    assert "(default: 127.0.0.1)" in " ".join(capsys.readouterr().out.split())
