@@ -109,7 +109,8 @@ def bar_features(position: BarPosition, phrase_bars: int = 4) -> np.ndarray:
     """
     out = np.zeros(BAR_FEATURES, np.float32)
     out[_POSITION_IN_FOUR[position.beats_per_bar][position.beat]] = 1.0
-    out[4 + max(position.bar - (phrase_bars - 4), 0) if phrase_bars > 4 else 4 + position.bar] = 1.0
+    bar = position.bar - max(phrase_bars - 4, 0)   # a longer phrase: its last four bars
+    out[4 + max(bar, 0)] = 1.0
     return out
 
 
