@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ibeat_core.keypoints import KeypointConfig, mask_missing
 from ibeat_core.session import SessionConfig, SessionResult, run_session
 
 from ibeat_io.clips import load_clip
@@ -91,9 +92,10 @@ def no_drums_reason(clip, result) -> str:
     """Why a clip got no drums, in one line a user can act on."""
     duration_s = float(clip.timestamps_s[-1] - clip.timestamps_s[0])
     kp = np.asarray(clip.keypoints, dtype=np.float64)
-    seen = np.isfinite(kp[..., :2]).all(axis=-1) & (kp[..., 2] >= 0.2)
+    _, seen = mask_missing(kp, min_confidence=KeypointConfig.min_confidence)
     if not seen.any():
-        return "no joint was seen in any frame (every confidence below 0.2)"
+        return (f"no joint was seen in any frame (every confidence below "
+                f"{KeypointConfig.min_confidence:g})")
     if duration_s < MIN_CLIP_S:
         return (f"the clip is {duration_s:.1f} s long; the beat stage needs about "
                 f"{MIN_CLIP_S:g} s of rhythmic motion before the first drums")

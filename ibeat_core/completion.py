@@ -124,6 +124,11 @@ def complete_body(xy, scale: float, noise=None) -> tuple[np.ndarray, np.ndarray]
     xy = np.asarray(xy, dtype=np.float64)
     if not needs_completion(xy, scale):
         return xy, np.zeros(len(xy), dtype=bool)
+    return _fill(xy, scale, noise)
+
+
+def _fill(xy: np.ndarray, scale: float, noise) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`complete_body` of a frame known to need it."""
     missing = ~(np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1]))
     if missing[0]:  # no head: it stands on the hips
         hips = [j for j in HIPS if not missing[j]]
@@ -215,7 +220,7 @@ class Completion:
                     body = xy.copy()
                     body[0] = self._head
             if needs_completion(body, scale):
-                body, added = complete_body(body, scale, self._rng.standard_normal(xy.shape))
+                body, added = _fill(body, scale, self._rng.standard_normal(xy.shape))
         else:
             self._head_age = HOLD_FRAMES + 1
         if added is not self._added:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import multiprocessing
 import signal
@@ -386,8 +387,6 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
 
 def exposure_warning(host: str, *, tls: bool, tokens) -> str | None:
     """One line when a server listens beyond this machine with neither TLS nor a token."""
-    import ipaddress
-
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -184,9 +184,9 @@ def _handler(servicer: IbeatServicer):
                 if stream not in done:  # the listener left
                     stream.cancel()
                 drain.cancel()
-                await asyncio.gather(stream, drain, return_exceptions=True)
-                if stream.done() and not stream.cancelled() and stream.exception() is not None:
-                    raise stream.exception()
+                outcome, _ = await asyncio.gather(stream, drain, return_exceptions=True)
+                if isinstance(outcome, Exception):  # a cancelled stream is a BaseException
+                    raise outcome
         except (_Aborted, ClientGone):
             return
         await websocket.close()
