@@ -203,7 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grid frames timed in the compute section (default: every view of "
                         "the bundled clip, 3240)")
     p.add_argument("--sections", default="compute,grpc,timing,video",
-                   help="which sections to run (timing and video only with --data)")
+                   help="which sections to run, of compute, grpc, soak (64 sessions for "
+                        "--soak-duration-s), abuse (gap-amplification streams beside 16 "
+                        "sessions), timing and video (those two only with --data)")
+    p.add_argument("--soak-duration-s", type=float, default=600.0,
+                   help="seconds the soak section runs")
     p.add_argument("--data", type=Path, default=None,
                    help="data root laid out like shared/data: adds the musical timing on its "
                         "held-out clips")
@@ -415,7 +419,7 @@ def _choices(text, known, option: str) -> tuple:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import BENCH_SECTIONS, parse_sessions, run_bench
+    from .bench import BENCH_SECTIONS, DEFAULT_SECTIONS, parse_sessions, run_bench
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
     unknown = set(sections) - set(BENCH_SECTIONS)
@@ -426,14 +430,16 @@ def _cmd_bench(args) -> int:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
-    if not args.duration_s > 0 or args.per_process < 1 or args.workers < 1:
-        raise IbeatError("--duration-s must be > 0, --per-process and --workers >= 1")
+    if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
+            or args.workers < 1:
+        raise IbeatError("--duration-s and --soak-duration-s must be > 0, --per-process and "
+                         "--workers >= 1")
     if args.compute_frames is not None and args.compute_frames < 1:
         raise IbeatError("--compute-frames must be >= 1")
     if args.data is not None:
         _data_dir(args)
     command = ["ibeat bench"]
-    if args.sections != ",".join(BENCH_SECTIONS):
+    if args.sections != ",".join(DEFAULT_SECTIONS):
         command.append(f"--sections {args.sections}")
     if "grpc" in sections:
         command += [f"--sessions {args.sessions}", f"--duration-s {args.duration_s:g}"]
@@ -441,6 +447,8 @@ def _cmd_bench(args) -> int:
             command.append(f"--per-process {args.per_process}")
         if args.workers != 2:
             command.append(f"--workers {args.workers}")
+    if "soak" in sections and args.soak_duration_s != 600:
+        command.append(f"--soak-duration-s {args.soak_duration_s:g}")
     if args.compute_frames is not None:
         command.append(f"--compute-frames {args.compute_frames}")
     if args.data is not None:
@@ -450,6 +458,7 @@ def _cmd_bench(args) -> int:
     text, report = run_bench(sections=sections, sessions=sessions, duration_s=args.duration_s,
                              compute_frames=args.compute_frames, per_process=args.per_process,
                              workers=args.workers, data_dir=args.data,
+                             soak_duration_s=args.soak_duration_s,
                              command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)

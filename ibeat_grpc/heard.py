@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from ibeat_core.drums import MAX_MIDI_VELOCITY
 from ibeat_io.drum_files import write_drums
 
-from .auth import with_token
+from .auth import TOKEN_ENV, with_token
 
 __all__ = ["HeardMessages", "open_channel", "wait_for_server", "percentiles", "lead_summary", "write_heard",
            "print_report"]
@@ -41,16 +42,43 @@ class HeardMessages:
         return stats[-1] if stats else None
 
 
-def open_channel(server: str, *, tls: bool = False, tls_ca=None, token: str | None = None
-                 ) -> grpc.Channel:
+def open_channel(server: str, *, tls: bool = False, tls_ca=None, tls_cert=None, tls_key=None,
+                 token: str | None = None) -> grpc.Channel:
     """A channel to ``host:port``: plaintext, or TLS with the system roots or ``tls_ca`` (PEM
-    path); every call carries ``token`` (or ``$IBEAT_TOKEN``) when there is one."""
-    if tls or tls_ca:
-        roots = open(tls_ca, "rb").read() if tls_ca else None
-        channel = grpc.secure_channel(server, grpc.ssl_channel_credentials(roots))
+    path), showing the client certificate ``tls_cert`` / ``tls_key`` (PEM paths) when given
+    (a server with mutual TLS); every call carries ``token`` (or ``$IBEAT_TOKEN``) when there
+    is one."""
+    if tls or tls_ca or tls_cert:
+        def read(path):
+            return open(path, "rb").read() if path else None
+
+        channel = grpc.secure_channel(server, grpc.ssl_channel_credentials(
+            read(tls_ca), private_key=read(tls_key), certificate_chain=read(tls_cert)))
     else:
         channel = grpc.insecure_channel(server)
     return with_token(channel, token)
+
+
+def add_connection_arguments(parser):
+    """The TLS and token flags every client takes (:func:`channel_from_args` reads them)."""
+    parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
+    parser.add_argument("--tls-ca", type=Path,
+                        help="connect with TLS, trusting this PEM certificate (e.g. self-signed)")
+    parser.add_argument("--tls-cert", type=Path, metavar="F",
+                        help="client certificate (PEM, with --tls-key) for a server with mutual "
+                             "TLS (--tls-client-ca)")
+    parser.add_argument("--tls-key", type=Path, metavar="F", help="the client certificate's key")
+    parser.add_argument("--token", default=None,
+                        help=f"bearer token of a server started with --auth-token-file "
+                             f"(default: ${TOKEN_ENV})")
+
+
+def channel_from_args(parser, args) -> grpc.Channel:
+    """:func:`open_channel` for the flags of :func:`add_connection_arguments`."""
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("a client certificate needs both --tls-cert and --tls-key")
+    return open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca, tls_cert=args.tls_cert,
+                        tls_key=args.tls_key, token=args.token)
 
 
 def wait_for_server(channel: grpc.Channel, server: str, wait_s: float, *, prog: str) -> bool:

@@ -35,9 +35,8 @@ import grpc
 
 from ibeat_io.version import add_version_argument
 
-from .auth import TOKEN_ENV
-from .heard import (HeardMessages, lead_summary, open_channel, print_report,
-                    wait_for_server, write_heard)
+from .heard import (HeardMessages, add_connection_arguments, channel_from_args, lead_summary,
+                    print_report, wait_for_server, write_heard)
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -232,17 +231,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthesised kit")
     parser.add_argument("--wait-s", type=float, default=0.0,
                         help="wait up to this long [s] for the server to come up")
-    parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
-    parser.add_argument("--tls-ca", type=Path,
-                        help="connect with TLS, trusting this PEM certificate (e.g. self-signed)")
-    parser.add_argument("--token", default=None,
-                        help=f"bearer token of a server started with --auth-token-file "
-                             f"(default: ${TOKEN_ENV})")
+    add_connection_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
-    with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca,
-                      token=args.token) as channel:
+    with channel_from_args(parser, args) as channel:
         if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-listen"):
             return 2
         r = listen(channel, duration_s=args.duration_s)

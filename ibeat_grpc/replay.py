@@ -9,6 +9,9 @@ client would send it (:func:`ibeat_io.clips3d.client_frames`): the full body,
 head + hands, Unity Humanoid bones or tracked points (``--body``), at the
 headset's rate (``--rate``, 72/90/120 Hz) in an engine's frame (``--frame``).
 
+With ``--serve`` it first starts an ``ibeat-server`` of its own on the
+``--server`` address (:mod:`ibeat_grpc.spawn`) and stops it at the end.
+
 It sends the clip's frames over ``ibeat.v1.Ibeat/Session`` at their real timing
 (``--speed 1``, or faster, or ``max``: as fast as the server takes them),
 collects the beats and hits the server sends back, writes what it heard as
@@ -31,6 +34,7 @@ integer microseconds; a joint the clip has as NaN goes out as confidence 0
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,9 +48,8 @@ from ibeat_io.clips3d import (BODIES, DEFAULT_BODY, DEFAULT_FRAME, DEFAULT_RATE_
 from ibeat_io.session_options import add_session_options
 from ibeat_io.version import add_version_argument
 
-from .auth import TOKEN_ENV
-from .heard import (HeardMessages, lead_summary, open_channel, percentiles, print_report, wait_for_server,
-                    write_heard)
+from .heard import (HeardMessages, add_connection_arguments, channel_from_args, lead_summary,
+                    percentiles, print_report, wait_for_server, write_heard)
 from .layouts import HANDEDNESS, LAYOUT_BY_NAME, UP_AXES
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
@@ -235,6 +238,10 @@ def main(argv=None) -> int:
                              "folder), a Dance-with-Melody DANCE_* folder, CMU .bvh[.gz] or "
                              ".amc, ibeat .npz with joints")
     parser.add_argument("--server", default="localhost:50051", help="host:port of ibeat-server")
+    parser.add_argument("--serve", action="store_true",
+                        help="start an ibeat-server on --server's address for this replay and "
+                             "stop it after (fails at once, saying why, if it cannot start: "
+                             "the port is taken, say)")
     parser.add_argument("--view", type=int, default=0, help="camera view of a multi-view 2D clip")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help="1.0 = the clip's real timing, 2 = twice as fast, max = no pacing")
@@ -257,12 +264,7 @@ def main(argv=None) -> int:
                         help="write a figure of what was heard: beats, drum roll, hit lead times")
     parser.add_argument("--wait-s", type=float, default=0.0,
                         help="wait up to this long [s] for the server to come up")
-    parser.add_argument("--tls", action="store_true", help="connect with TLS (system roots)")
-    parser.add_argument("--tls-ca", type=Path,
-                        help="connect with TLS, trusting this PEM certificate (e.g. self-signed)")
-    parser.add_argument("--token", default=None,
-                        help=f"bearer token of a server started with --auth-token-file "
-                             f"(default: ${TOKEN_ENV})")
+    add_connection_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
@@ -289,11 +291,19 @@ def main(argv=None) -> int:
     config.mode, config.genre, config.seed = _MODES[args.mode], args.genre, args.seed
     if args.lead_ms is not None:
         config.lead_time_us = int(round(args.lead_ms * 1e3))
-    with open_channel(args.server, tls=args.tls, tls_ca=args.tls_ca,
-                      token=args.token) as channel:
-        if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
-            return 2
-        r = replay(channel, t_us, kp, config=config, speed=args.speed)
+    from .spawn import ServerStartError, spawned_server
+    try:
+        serving = contextlib.nullcontext()
+        if args.serve:
+            serving = spawned_server(args.server)
+            args.server = serving.address
+        with serving, channel_from_args(parser, args) as channel:
+            if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
+                return 2
+            r = replay(channel, t_us, kp, config=config, speed=args.speed)
+    except ServerStartError as e:
+        print(f"ibeat-replay: --serve: {e}", file=sys.stderr)
+        return 2
     rep = {**info, "server": args.server, **report(r)}
     rep.update(write_outputs(r, midi=args.out, wav=args.wav, seed=args.seed))
     if args.plot:

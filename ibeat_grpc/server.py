@@ -4,7 +4,9 @@ The networks are loaded once and shared by every stream (they are stateless:
 each stream owns its recurrent state). Beside ``ibeat.v1.Ibeat`` the server
 runs the standard ``grpc.health.v1.Health`` service (``""`` and
 ``"ibeat.v1.Ibeat"`` report SERVING until shutdown) and server reflection, so
-``grpcurl -plaintext localhost:50051 list`` works.
+``grpcurl -plaintext localhost:50051 list`` works (``--no-reflection`` turns it off).
+Idle streams, greedy addresses and an overloaded loop are handled by
+:mod:`ibeat_grpc.load`.
 
 The server is a ``grpc.aio`` server: one asyncio event loop serves every
 stream (see :mod:`ibeat_grpc.servicer`). :func:`start_server` runs that loop in
@@ -45,6 +47,7 @@ from ibeat_io.session_options import add_session_options, session_config_from_ar
 from ibeat_io.version import add_version_argument
 
 from .auth import TokenAuth, load_tokens
+from .load import ServerLimits
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
 from .source import DEFAULT_MAX_LISTENERS, SourceConfig, SourceHub, SourceRunner, video_source
@@ -143,8 +146,9 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  stats_interval_us: int = STATS_INTERVAL_US,
                  reuse_port: bool = False, source: SourceConfig | None = None,
                  max_listeners: int = DEFAULT_MAX_LISTENERS,
-                 ws_port: int | None = None, auth_tokens: tuple[bytes, ...] | None = None
-                 ) -> RunningServer:
+                 ws_port: int | None = None, auth_tokens: tuple[bytes, ...] | None = None,
+                 tls_client_ca=None, limits: ServerLimits = ServerLimits(),
+                 reflection_on: bool = True) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -173,6 +177,13 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
     auth_tokens : tuple of bytes, optional
         Every RPC but health (and every WebSocket) needs ``authorization:
         Bearer <one of them>`` (:mod:`ibeat_grpc.auth`); None: open to all.
+    tls_client_ca : path-like, optional
+        PEM of the certificate authorities a client certificate must chain to:
+        mutual TLS (needs ``tls_cert``); a client without one cannot connect.
+    limits : ServerLimits
+        Idle timeouts, the per-address cap, the overload rules (:mod:`ibeat_grpc.load`).
+    reflection_on : bool
+        Serve gRPC server reflection (``grpcurl ... list``).
 
     Raises
     ------
@@ -187,10 +198,14 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         raise ValueError(f"max_listeners must be >= 1, got {max_listeners}")
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+    if tls_client_ca is not None and tls_cert is None:
+        raise ValueError("mutual TLS (--tls-client-ca) needs --tls-cert and --tls-key")
     creds = None
     if tls_cert is not None:
         creds = grpc.ssl_server_credentials(
-            [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
+            [(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())],
+            root_certificates=Path(tls_client_ca).read_bytes() if tls_client_ca else None,
+            require_client_auth=tls_client_ca is not None)
     # The source first: a missing camera or file fails before anything is loaded or bound.
     first_pass = source.open_pass() if source is not None else None
     try:
@@ -198,7 +213,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                       creds=creds, outbox_size=outbox_size, max_gap_us=max_gap_us,
                       stats_interval_us=stats_interval_us, reuse_port=reuse_port, source=source,
                       first_pass=first_pass, max_listeners=max_listeners, ws_port=ws_port,
-                      auth_tokens=auth_tokens)
+                      auth_tokens=auth_tokens, limits=limits, reflection_on=reflection_on)
     except BaseException:
         if first_pass is not None:
             first_pass.close()
@@ -207,7 +222,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
 
 def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us,
            stats_interval_us, reuse_port, source, first_pass, max_listeners,
-           ws_port, auth_tokens) -> RunningServer:
+           ws_port, auth_tokens, limits, reflection_on) -> RunningServer:
     if networks is None:
         from ibeat_models import load_networks
         networks = load_networks()
@@ -217,7 +232,7 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
                         max_listeners=max_listeners, outbox_size=outbox_size)
     servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
                              max_gap_us=max_gap_us, stats_interval_us=stats_interval_us,
-                             source=hub)
+                             source=hub, limits=limits)
     address = f"{host}:{port}"
 
     async def build():
@@ -230,23 +245,26 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         for name in ("", SERVICE_NAME):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        if reflection_on:
+            reflection.enable_server_reflection(
+                (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         try:
             if creds is not None:
                 bound = server.add_secure_port(address, creds)
             else:
                 bound = server.add_insecure_port(address)
-        except RuntimeError as e:  # grpc.aio raises where grpc returned 0
-            raise OSError(f"could not bind {address}: {e}") from None
+        except RuntimeError:  # grpc.aio raises where grpc returned 0
+            bound = 0
         if bound == 0:
-            raise OSError(f"could not bind {address}")
+            raise OSError(f"could not bind {address}: the port is in use (another ibeat-server?) "
+                          f"or not allowed; stop what holds it or choose another --port")
         ws_server = None
         if ws_port is not None:
             from .websocket import serve_websocket
             ws_server = await serve_websocket(servicer, host, ws_port, reuse_port=reuse_port,
                                               tokens=auth_tokens)
         await server.start()
+        servicer.start()
         return server, bound, health_servicer, ws_server
 
     loop = asyncio.new_event_loop()
@@ -293,6 +311,23 @@ def main(argv=None) -> int:
                              "'authorization: Bearer <token>' (clients: --token or $IBEAT_TOKEN)")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain (with --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="PEM private key (with --tls-cert)")
+    parser.add_argument("--tls-client-ca", type=Path, metavar="F",
+                        help="mutual TLS: PEM of the CAs a client certificate must chain to; "
+                             "clients without one cannot connect (gRPC only)")
+    parser.add_argument("--no-reflection", action="store_true",
+                        help="do not serve gRPC server reflection (production)")
+    limits = parser.add_argument_group(
+        "limits", "what one client may hold; a stream over a limit ends with a status "
+                  "naming the flag")
+    limits.add_argument("--config-timeout-s", type=float,
+                        default=ServerLimits.config_timeout_s,
+                        help="a Session stream must send its config within this")
+    limits.add_argument("--idle-timeout-s", type=float, default=ServerLimits.idle_timeout_s,
+                        help="a Session stream that sends nothing this long ends "
+                             "(DEADLINE_EXCEEDED)")
+    limits.add_argument("--max-sessions-per-peer", type=int, metavar="N",
+                        help="open Session streams from one address (default: half of "
+                             "--max-sessions; 0: no cap, e.g. behind a proxy)")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
                         help="seconds in-flight RPCs get on SIGINT/SIGTERM")
     parser.add_argument("--log-level", default="INFO",
@@ -329,6 +364,22 @@ def main(argv=None) -> int:
         parser.error(f"--source-seed must be >= 0, got {args.source_seed}")
     if args.max_listeners < 1:
         parser.error(f"--max-listeners must be >= 1, got {args.max_listeners}")
+    if args.max_sessions < 1:
+        parser.error(f"--max-sessions must be >= 1, got {args.max_sessions}")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        parser.error("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    per_peer = args.max_sessions_per_peer
+    if per_peer is None:
+        per_peer = max(1, args.max_sessions // 2)
+    if per_peer < 0:
+        parser.error(f"--max-sessions-per-peer must be >= 0 (0: no cap), got {per_peer}")
+    try:
+        args.limits = ServerLimits(config_timeout_s=args.config_timeout_s,
+                                   idle_timeout_s=args.idle_timeout_s,
+                                   max_sessions_per_peer=per_peer or None)
+    except ValueError as e:  # "idle_timeout_s must be > 0, ..." -> the flag's name
+        name = str(e).split()[0]
+        parser.error(str(e).replace(name, "--" + name.replace("_", "-"), 1))
     if args.workers == 1:
         return _serve(args, reuse_port=False)
     # Worker 0 is this process; the others are spawned (not forked: the gRPC
@@ -358,7 +409,8 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
                                tls_cert=args.tls_cert, tls_key=args.tls_key,
                                reuse_port=reuse_port, source=source,
                                max_listeners=args.max_listeners, ws_port=args.ws_port,
-                               auth_tokens=tokens)
+                               auth_tokens=tokens, tls_client_ca=args.tls_client_ca,
+                               limits=args.limits, reflection_on=not args.no_reflection)
     except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
@@ -366,7 +418,7 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     if warning:
         log.warning(warning)
     log.info("ibeat-server listening on %s (%s, %s, max %d sessions)", running.address,
-             "TLS" if args.tls_cert else "plaintext",
+             ("mutual TLS" if args.tls_client_ca else "TLS") if args.tls_cert else "plaintext",
              f"{len(tokens)} token(s)" if tokens else "no authentication", args.max_sessions)
     if running.ws_port is not None:
         log.info("WebSocket transport on ws://%s:%d/ibeat.v1.Ibeat/Session (plaintext)",

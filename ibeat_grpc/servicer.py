@@ -33,7 +33,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import grpc
@@ -50,6 +50,7 @@ from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
 from ibeat_io.version import package_version
 
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
+from .load import LoopMonitor, ServerLimits, StreamClock, peer_host
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -298,6 +299,8 @@ class StreamPipeline:
         self.session: Session | None = None
         self.stream: EngineStream | None = None
         self.frames_received = 0
+        #: Hits not sent because they were already late (see :mod:`ibeat_grpc.load`).
+        self.hits_dropped_late = 0
 
     @property
     def frames_processed(self) -> int:
@@ -337,7 +340,7 @@ class StreamPipeline:
             latency_p50_us=p50, latency_p99_us=p99, latency_max_us=mx,
             stream_time_us=(stream.last_us or 0) if stream is not None else 0,
             last_frame_id=stream.last_frame_id if stream is not None else 0,
-            restarts=self.restarts, final=final))
+            restarts=self.restarts, final=final, hits_dropped_late=self.hits_dropped_late))
 
     # -- internals --------------------------------------------------------------------
     def _accept(self, msg: pb.SessionConfig) -> pb.ServerMessage:
@@ -422,39 +425,60 @@ def hit_message(e: StreamHit, layout: WireLayout = LAYOUTS[pb.SKELETON_LAYOUT_CO
 class _Stream:
     session_id: str
     outbox: Outbox
-    closed: bool = False  # set on shutdown: the reader takes no more frames
+    peer: str = ""  # the client's address, without its port
+    pipeline: StreamPipeline | None = None
+    closed: bool = False  # set on shutdown or timeout: the reader takes no more frames
+    #: Loop time [s] since which the reader waits for a client message; None while it works.
+    waiting_since: float | None = None
+    clock: StreamClock = field(default_factory=StreamClock)
 
 
 class SessionRegistry:
-    """Open streams, at most ``max_sessions``; refuses new ones once shutting down.
+    """Open streams, at most ``max_sessions`` (and ``max_per_peer`` from one address);
+    refuses new ones once shutting down.
 
     Used from the server's event loop only (reading :attr:`active` from another
     thread is fine).
     """
 
-    def __init__(self, max_sessions: int):
+    def __init__(self, max_sessions: int, max_per_peer: int | None = None):
         self.max_sessions = int(max_sessions)
+        self.max_per_peer = max_per_peer
         self._streams: dict[str, _Stream] = {}
+        self._per_peer: dict[str, int] = {}
         self.shutting_down = False
 
     @property
     def active(self) -> int:
         return len(self._streams)
 
-    def open(self, outbox_size: int) -> _Stream:
+    def streams(self) -> list[_Stream]:
+        return list(self._streams.values())
+
+    def open(self, outbox_size: int, peer: str = "") -> _Stream:
         if self.shutting_down:
             raise StreamError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
         if len(self._streams) >= self.max_sessions:
             raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                               f"server at its limit of {self.max_sessions} sessions; retry later")
-        stream = _Stream(uuid.uuid4().hex[:16], Outbox(outbox_size))
+        if self.max_per_peer is not None and self._per_peer.get(peer, 0) >= self.max_per_peer:
+            raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              f"this address already has {self.max_per_peer} open sessions, the "
+                              f"server's limit per address (--max-sessions-per-peer)")
+        stream = _Stream(uuid.uuid4().hex[:16], Outbox(outbox_size), peer)
         self._streams[stream.session_id] = stream
+        self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
         return stream
 
     def release(self, stream: _Stream):
         stream.closed = True
         stream.outbox.finish()
-        self._streams.pop(stream.session_id, None)
+        if self._streams.pop(stream.session_id, None) is not None:
+            left = self._per_peer[stream.peer] - 1
+            if left:
+                self._per_peer[stream.peer] = left
+            else:
+                del self._per_peer[stream.peer]
 
     def shutdown(self) -> list[_Stream]:
         """Refuse new streams; return the open ones."""
@@ -476,17 +500,51 @@ class IbeatServicer(pb_grpc.IbeatServicer):
     source : ibeat_grpc.source.SourceHub or None
         The listeners of the server's own camera or video (``Subscribe``);
         None: Subscribe fails with FAILED_PRECONDITION.
+    limits : ServerLimits
+        Idle timeouts, the per-address cap and the overload rules
+        (:mod:`ibeat_grpc.load`); they apply once :meth:`start` ran on the loop.
     """
 
     def __init__(self, networks, *, max_sessions: int = 64, outbox_size: int = OUTBOX_SIZE,
                  max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US,
-                 source=None):
+                 source=None, limits: ServerLimits = ServerLimits()):
         self.networks = networks
-        self.registry = SessionRegistry(max_sessions)
+        self.limits = limits
+        self.registry = SessionRegistry(max_sessions, limits.max_sessions_per_peer)
         self.outbox_size = outbox_size
         self.max_gap_us = max_gap_us
         self.stats_interval_us = stats_interval_us
         self.source = source
+        self.monitor = LoopMonitor(contention_s=limits.pace_lag_s)
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self):
+        """Start measuring the loop's lag and ending idle streams; call on the server's loop."""
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self.monitor.run(), name="ibeat-loop-monitor"),
+                       loop.create_task(self._end_idle_streams(), name="ibeat-idle-streams")]
+
+    async def _end_idle_streams(self, every_s: float = 0.25):
+        limits = self.limits
+        while True:
+            await asyncio.sleep(every_s)
+            now = self.monitor.now()
+            for stream in self.registry.streams():
+                if stream.waiting_since is None or stream.closed:
+                    continue
+                configured = stream.pipeline is not None and stream.pipeline.session is not None
+                waited = now - stream.waiting_since
+                if configured and waited > limits.idle_timeout_s:
+                    why = (f"no message for {limits.idle_timeout_s:g} s (the server's "
+                           f"--idle-timeout-s); open a new stream when the body moves again")
+                elif not configured and waited > limits.config_timeout_s:
+                    why = (f"no config within {limits.config_timeout_s:g} s of opening the "
+                           f"stream (the server's --config-timeout-s)")
+                else:
+                    continue
+                stream.closed = True
+                stream.outbox.finish([stream.pipeline.stats(final=True)] if configured else [],
+                                     status=StreamError(grpc.StatusCode.DEADLINE_EXCEEDED, why))
 
     @property
     def active_sessions(self) -> int:
@@ -507,7 +565,11 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             source=self.source.description if self.source is not None else "",
             listeners=self.listeners,
             max_listeners=self.source.max_listeners if self.source is not None else 0,
-            layouts=layout_infos())
+            layouts=layout_infos(),
+            config_timeout_us=int(round(self.limits.config_timeout_s * 1e6)),
+            idle_timeout_us=int(round(self.limits.idle_timeout_s * 1e6)),
+            max_sessions_per_peer=self.limits.max_sessions_per_peer or 0,
+            loop_lag_us=int(round(self.monitor.lag_s * 1e6)))
 
     async def Subscribe(self, request, context):
         if self.source is None:
@@ -528,18 +590,25 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                      outbox.events_dropped + outbox.stats_dropped)
 
     async def Session(self, request_iterator, context):
+        lag_s = self.monitor.lag_s
+        if lag_s > self.limits.refuse_lag_s:
+            log.warning("session refused: the event loop is %.0f ms behind", lag_s * 1e3)
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"server overloaded (its event loop is {lag_s * 1e3:.0f} ms "
+                                f"behind); retry later, or run more --workers")
         try:
-            stream = self.registry.open(self.outbox_size)
+            stream = self.registry.open(self.outbox_size, peer_host(context.peer()))
         except StreamError as e:
             await context.abort(e.code, e.message)
         outbox = stream.outbox
-        pipeline = StreamPipeline(
+        pipeline = stream.pipeline = StreamPipeline(
             self.networks, session_id=stream.session_id, max_gap_us=self.max_gap_us,
             stats_interval_us=self.stats_interval_us,
             dropped=lambda: (outbox.events_dropped, outbox.stats_dropped))
         log.info("session %s opened by %s", stream.session_id, context.peer())
         reader = asyncio.get_running_loop().create_task(
-            _read(pipeline, stream, context), name=f"ibeat-session-{stream.session_id}")
+            _read(pipeline, stream, context, self.monitor, self.limits),
+            name=f"ibeat-session-{stream.session_id}")
         # This coroutine is the writer; gRPC cancels it on every abnormal end of the RPC
         # (client gone, deadline, server stop), and the finally frees the session.
         def last_words(error: StreamError):
@@ -548,7 +617,8 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             return None
 
         try:
-            await _write(outbox, context, f"session {stream.session_id}", last_words=last_words)
+            await _write(outbox, context, f"session {stream.session_id}", last_words=last_words,
+                         send=lambda m: _drop_late_hits(m, stream, self.monitor.now()))
         finally:
             reader.cancel()
             self.registry.release(stream)
@@ -559,6 +629,8 @@ class IbeatServicer(pb_grpc.IbeatServicer):
 
         Call on the server's event loop.
         """
+        for task in self._tasks:
+            task.cancel()
         if self.source is not None:
             self.source.shutdown()
         for stream in self.registry.shutdown():
@@ -567,11 +639,31 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                                                     "server is shutting down"))
 
 
-async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error: None):
+def _drop_late_hits(message, stream: _Stream, now_s: float):
+    """``message`` without the hits whose play time has passed on the client's clock;
+    None when nothing is left to send. Counts what it drops on the stream's pipeline."""
+    if not message.HasField("hits"):
+        return message
+    client_now_us = stream.clock.client_now_us(now_s)
+    hits = message.hits.hits
+    if client_now_us is None or all(h.time_us >= client_now_us for h in hits):
+        return message
+    late = [i for i, h in enumerate(hits) if h.time_us < client_now_us]
+    stream.pipeline.hits_dropped_late += len(late)
+    if len(late) == len(hits):
+        return None
+    for i in reversed(late):
+        del hits[i]
+    return message
+
+
+async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error: None,
+                 send=lambda message: message):
     """Writer of one stream: the outbox to the client until it finishes.
 
     Returns on a clean finish; aborts the RPC with the outbox's final status,
-    after ``last_words(status)`` when that gives a message.
+    after ``last_words(status)`` when that gives a message. ``send(message)``
+    gives what goes out for each message (None: nothing).
     """
     while True:
         try:
@@ -587,26 +679,44 @@ async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error:
         if message is None:
             await outbox.wait()
         else:
-            await context.write(message)
+            message = send(message)
+            if message is not None:
+                await context.write(message)
 
 
-async def _read(pipeline: StreamPipeline, stream: _Stream, context):
-    """Reader task of one stream: client messages -> engine (inline, on the loop) -> outbox."""
+async def _read(pipeline: StreamPipeline, stream: _Stream, context, monitor: LoopMonitor,
+                limits: ServerLimits):
+    """Reader task of one stream: client messages -> engine (inline, on the loop) -> outbox.
+
+    While the loop is contended, a stream running ahead of real time waits
+    before its next read (:meth:`StreamClock.pace_delay`), so it cannot starve the others.
+    """
     outbox = stream.outbox
     try:
         while True:
+            stream.waiting_since = monitor.now()
             try:
                 request = await context.read()
             except DecodeError as e:  # bad bytes from the client (invalid UTF-8 in a string)
                 raise _invalid(f"not a valid ClientMessage: {str(e)[:200]}") from None
+            finally:
+                stream.waiting_since = None
             if request is grpc.aio.EOF or stream.closed or request.WhichOneof("msg") == "end":
                 break
             t0 = time.perf_counter()
+            is_frame = request.HasField("frame")
+            if is_frame and pipeline.session is not None:
+                stream.clock.observe(monitor.now(), request.frame.timestamp_us)
             messages = pipeline.handle(request)
             for m in messages:
                 outbox.put(m, is_stats=m.HasField("stats"))
-            if request.HasField("frame"):
+            if is_frame:
                 pipeline.record_latency((time.perf_counter() - t0) * 1e6)
+                delay = stream.clock.pace_delay(
+                    monitor.now(), contended=monitor.contended_within(limits.contention_memory_s),
+                    max_ahead_s=limits.max_ahead_s)
+                if delay > 0:
+                    await asyncio.sleep(delay)
         if stream.closed:
             outbox.finish()
         elif pipeline.session is None:

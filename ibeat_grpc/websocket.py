@@ -17,8 +17,8 @@ The streams run the gRPC servicer's own handlers (:class:`IbeatServicer`'s
 ``grpc.aio``'s context: the same pipeline, limits, statuses and session
 registry (``--max-sessions`` counts both transports). A status ends the socket
 with close code ``4000 + status code`` (:func:`close_code`: 4003
-INVALID_ARGUMENT, 4008 RESOURCE_EXHAUSTED, 4009 FAILED_PRECONDITION, 4013
-INTERNAL, 4014 UNAVAILABLE) and the reason ``"NAME: message"`` cut to the 123
+INVALID_ARGUMENT, 4004 DEADLINE_EXCEEDED, 4008 RESOURCE_EXHAUSTED, 4009
+FAILED_PRECONDITION, 4013 INTERNAL, 4014 UNAVAILABLE) and the reason ``"NAME: message"`` cut to the 123
 bytes a close frame holds; errors the reader hits (bad JSON, an unknown enum
 name, a binary frame, a message over :data:`MAX_JSON_BYTES`) are
 INVALID_ARGUMENT or RESOURCE_EXHAUSTED like their gRPC twins, never a bare 1011.

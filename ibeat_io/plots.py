@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -31,14 +32,14 @@ def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
     """
     r = analysis.rhythm
     t = r.times_s
-    fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True,
+    fig, axes = plt.subplots(4, 1, figsize=(12, 9.5), sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [1.3, 1, 1.4, 1]})
     ax = axes[0]
     extent = (t[0], t[-1], -180, 180) if len(t) else None
     ax.imshow(r.directogram.T, aspect="auto", origin="lower", extent=extent, cmap="magma",
               vmax=np.percentile(r.directogram, 99) if r.directogram.size else None)
     ax.set_ylabel("direction [deg]")
-    ax.set_title(title or "motion rhythm")
+    _title(fig, title or "motion rhythm")
 
     ax = axes[1]
     ax.plot(t, r.motion_energy, color="tab:blue", lw=1)
@@ -53,7 +54,7 @@ def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
                 color="tab:orange", ms=5, label="rule-based beats")
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("offsets")
-    ax.legend(loc="upper right", fontsize=8, ncol=3)
+    _legend_above(ax)
 
     ax = axes[3]
     ax.plot(t, analysis.tempo_curve_bpm, color="tab:green", lw=1.5, label="local tempo")
@@ -66,8 +67,7 @@ def plot_analysis(analysis: ClipAnalysis, path, *, title: str = "",
         ax.set_ylim(0.8 * min(shown), 1.2 * max(shown))
     ax.set_ylabel("tempo [BPM]")
     ax.set_xlabel("time [s]")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
+    _legend_above(ax)
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -86,15 +86,15 @@ def plot_session(result, path, *, title: str = "") -> Path:
     """
     t = result.times_s
     t0 = t[0] if len(t) else 0.0
-    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True,
+    fig, axes = plt.subplots(3, 1, figsize=(12, 8.5), sharex=True, layout="constrained",
                              gridspec_kw={"height_ratios": [1.2, 1, 1.6]})
     ax = axes[0]
     ax.plot(t - t0, result.kinematic_offsets, color="0.45", lw=1, label="kinematic offsets (causal)")
     ax.plot(t - t0, result.envelope, color="tab:purple", lw=1.3, label="MuStyleNet onset envelope")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("motion")
-    ax.set_title(title or "ibeat render")
-    ax.legend(loc="upper right", fontsize=8, ncol=2)
+    _title(fig, title or "ibeat render")
+    _legend_above(ax)
 
     ax = axes[1]
     ax.plot(t - t0, result.beat_probs, color="tab:blue", lw=1, label="VisBeatNet beat probability")
@@ -104,11 +104,11 @@ def plot_session(result, path, *, title: str = "") -> Path:
                    label="scheduled beats" if i == 0 else None)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("beats")
-    ax.legend(loc="upper left", fontsize=8, ncol=3)
     tempo_ax = ax.twinx()
     tempo_ax.plot(t - t0, np.where(result.confidence >= 0.5, result.tempo_bpm, np.nan),
-                  color="tab:green", lw=1.5)
+                  color="tab:green", lw=1.5, label="tempo while confident (right axis)")
     tempo_ax.set_ylabel("tempo [BPM]", color="tab:green")
+    _legend_above(ax, also=tempo_ax)
 
     ax = axes[2]
     _drum_roll(ax, [h.time_s - t0 for h in result.hits], [h.drum_class for h in result.hits],
@@ -124,7 +124,6 @@ def plot_session(result, path, *, title: str = "") -> Path:
                 color="0.2" if b.bar_beat == 0 else "0.55")
     ax.set_ylabel("generated drums")
     ax.set_xlabel("time [s] (numbers: beat in the bar; lines: the one)")
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -144,7 +143,8 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
     path : path-like
     """
     panels = 3 if leads_ms else 2
-    fig, axes = plt.subplots(panels, 1, figsize=(12, 2.6 * panels + 1), sharex=True)
+    fig, axes = plt.subplots(panels, 1, figsize=(12, 2.6 * panels + 1.3), sharex=True,
+                             layout="constrained")
     ax = axes[0]
     bt = np.array([(b.time_us - start_us) / 1e6 for b in beats])
     for i, b in enumerate(bt):
@@ -152,8 +152,8 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
     if len(bt):
         ax.plot(bt, [b.tempo_bpm for b in beats], "o-", color="tab:green", ms=3, label="tempo")
     ax.set_ylabel("tempo [BPM]")
-    ax.set_title(title or "ibeat-replay")
-    ax.legend(loc="upper right", fontsize=8)
+    _title(fig, title or "ibeat-replay")
+    _legend_above(ax)
 
     ax = axes[1]
     _drum_roll(ax, [(h.time_us - start_us) / 1e6 for h in hits], [h.drum_class for h in hits],
@@ -166,7 +166,6 @@ def plot_heard(start_us: int, beats, hits, leads_ms, path, *, title: str = "") -
         ax.axhline(0, color="k", lw=1)
         ax.set_ylabel("arrived before\nplay time [ms]")
     axes[-1].set_xlabel("time [s] (clip clock)")
-    fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -183,3 +182,20 @@ def _drum_roll(ax, times_s, classes, velocities):
     ax.set_yticklabels([c.replace("_", " ") for c in DRUM_CLASSES], fontsize=8)
     ax.set_ylim(-0.7, len(DRUM_CLASSES) - 0.3)
     ax.grid(axis="y", color="0.9")
+
+
+def _title(fig, title: str):
+    """The figure's title, wrapped so that a long one (a source's description) is never cut."""
+    fig.suptitle(textwrap.fill(title, 110), fontsize=12)
+
+
+def _legend_above(ax, *, also=None):
+    """A legend in a row above the panel, outside the data (constrained layout makes room);
+    ``also``: a twin axes whose lines join it."""
+    handles, labels = ax.get_legend_handles_labels()
+    if also is not None:
+        h, lab = also.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    if handles:
+        ax.legend(handles, labels, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles),
+                  fontsize=8, frameon=False, borderaxespad=0.2)

@@ -1,6 +1,6 @@
 """``ibeat bench``: compute, gRPC latency and musical timing of the real-time engine.
 
-Four sections, each optional, one module each:
+Six sections, each optional:
 
 * **compute** (:mod:`~ibeat_cli.bench.compute`, one thread): the bundled clip
   streamed at 30 fps (a live client's rate) through
@@ -27,6 +27,11 @@ Four sections, each optional, one module each:
   long before its play time each hit arrived (negative = late); the server's
   RSS is sampled from ``/proc/PID/status`` every 0.1 s
   (:mod:`~ibeat_cli.bench.procstat`).
+* **soak** (only when asked): 64 such sessions for 10 minutes; the server's
+  RSS every 10 s, hits on time, errors.
+* **abuse** (only when asked): 16 such sessions on one server process beside 6
+  streams sending frames 1.99 s apart as fast as they can (each frame makes the
+  engine fill 2 s of grid frames): the healthy sessions' hits on time.
 * **timing** (:mod:`~ibeat_cli.bench.timing`, needs a data folder): every
   held-out sequence of :func:`ibeat_io.beat_data.build_beat_examples` (view 0),
   through :func:`~ibeat_core.session.run_session` in Poly and Mono mode: the
@@ -47,21 +52,23 @@ import time
 
 from .common import TARGETS
 from .compute import STAGES, bench_compute
-from .load import bench_grpc, loop_frames, parse_sessions
+from .load import bench_abuse, bench_grpc, bench_soak, loop_frames, parse_sessions
 from .report import _machine, format_bench
 from .timing import bench_timing, nearest_distances
 
-__all__ = ["BENCH_SECTIONS", "TARGETS", "STAGES", "bench_compute", "bench_grpc", "bench_timing", "run_bench",
+__all__ = ["BENCH_SECTIONS", "DEFAULT_SECTIONS", "TARGETS", "STAGES", "bench_compute", "bench_grpc", "bench_timing", "run_bench",
            "format_bench", "loop_frames", "nearest_distances", "parse_sessions"]
 
 #: Every section of ``ibeat bench``, in the order they run.
-BENCH_SECTIONS = ("compute", "grpc", "timing", "video")
+BENCH_SECTIONS = ("compute", "grpc", "soak", "abuse", "timing", "video")
+#: What ``ibeat bench`` runs unless told (the soak takes 10 minutes).
+DEFAULT_SECTIONS = ("compute", "grpc", "timing", "video")
 
 
-def run_bench(*, sections=BENCH_SECTIONS, sessions=(1, 8, 32, 64),
+def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
-              progress: bool = True):
+              soak_duration_s: float = 600.0, progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -71,6 +78,11 @@ def run_bench(*, sections=BENCH_SECTIONS, sessions=(1, 8, 32, 64),
     if "grpc" in sections and sessions:
         report["grpc"] = bench_grpc(sessions, duration_s=duration_s, per_process=per_process,
                                     workers=workers, progress=progress)
+    if "soak" in sections:
+        report["soak"] = bench_soak(64, duration_s=soak_duration_s, per_process=per_process,
+                                    workers=workers, progress=progress)
+    if "abuse" in sections:
+        report["abuse"] = bench_abuse(16, per_process=per_process, progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
     if "video" in sections and data_dir is not None:

@@ -12,8 +12,9 @@ import sys
 import threading
 import time
 
-from .load import loop_frames
+import numpy as np
 
+from .load import loop_frames
 
 
 def main():
@@ -40,6 +41,12 @@ def main():
 
     def run(i, s):
         t_us, kp = frames[s["view"]]
+        speed = 1.0
+        if s.get("attack"):  # frames just under the restart gap apart, as fast as it can
+            n = int(s["attack"]["frames"])
+            t_us = np.arange(n, dtype=np.int64) * int(s["attack"]["gap_us"])
+            kp = kp[np.arange(n) % len(kp)]
+            speed = None
         time.sleep(max(0.0, start_epoch + s["delay_s"] - time.time()))
         config = pb.SessionConfig(layout=pb.SKELETON_LAYOUT_COCO17, mode=pb.DRUM_MODE_POLY,
                                   genre="any", seed=int(s["seed"]), nominal_fps=spec["fps"])
@@ -47,7 +54,7 @@ def main():
         channel = grpc.insecure_channel(spec["target"],
                                         options=[("grpc.use_local_subchannel_pool", 1)])
         with channel:
-            r = replay(channel, t_us, kp, config=config, speed=1.0,
+            r = replay(channel, t_us, kp, config=config, speed=speed,
                        timeout_s=spec["duration_s"] + 120)
         results[i] = _session_result(r)
 
@@ -55,8 +62,11 @@ def main():
                for i, s in enumerate(spec["sessions"])]
     for th in threads:
         th.start()
-    for th in threads:
-        th.join()
+    # An attacker's stream may outlast the run (the server paces it): it is left running
+    # (daemon threads end with the process) and reported as unfinished (null).
+    attack_end = start_epoch + spec["duration_s"] + 5
+    for th, s in zip(threads, spec["sessions"]):
+        th.join(max(0.0, attack_end - time.time()) if s.get("attack") else None)
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
     print(json.dumps({"cpu_s": cpu_s, "sessions": results}), flush=True)
@@ -87,6 +97,7 @@ def _session_result(r) -> dict:
             "server_p99_us": int(st.latency_p99_us) if st else None,
             "server_max_us": int(st.latency_max_us) if st else None,
             "events_dropped": int(st.events_dropped) if st else None,
+            "hits_dropped_late": int(st.hits_dropped_late) if st else 0,
             "beats": len(r.beats), "hits": len(r.hits),
             "client_ms": client_ms, "lead_ms": leads, "engine_lead_ms": engine_leads,
             "send_behind_ms": behind_ms}

@@ -14,6 +14,7 @@ TARGETS = {
     "grpc_p99_ms_32": 10.0,          # ... 32 sessions
     "hits_on_time_share": 0.99,      # hits arriving before their play time
     "rss_mb_32": 300.0,              # server RSS at 32 sessions
+    "soak_rss_growth_mb": 5.0,       # soak: RSS growth over the last half of the run
 }
 
 

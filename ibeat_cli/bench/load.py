@@ -8,7 +8,6 @@ sessions; the server's memory and CPU come from :mod:`~ibeat_cli.bench.procstat`
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,8 @@ import numpy as np
 from .common import TARGETS, _log
 from .procstat import _RssSampler, _tree_cpu_s, _tree_status
 
-__all__ = ["GRPC_FPS", "bench_grpc", "loop_frames", "parse_sessions"]
+__all__ = ["GRPC_FPS", "ATTACK", "bench_grpc", "bench_soak", "bench_abuse", "loop_frames",
+           "parse_sessions"]
 
 #: The rate a live (camera) client streams at.
 GRPC_FPS = 30.0
@@ -88,6 +88,8 @@ def _free_port() -> int:
 
 
 def _start_server(max_sessions: int, workers: int = 1):
+    """A fresh ``ibeat-server`` subprocess on a free port (every session comes from this machine:
+    no per-address cap); returns ``(process, target, command)``."""
     import grpc
 
     from ibeat_grpc.v1 import ibeat_pb2 as pb
@@ -95,7 +97,8 @@ def _start_server(max_sessions: int, workers: int = 1):
 
     port = _free_port()
     cmd = [sys.executable, "-m", "ibeat_grpc.server", "--host", "127.0.0.1", "--port", str(port),
-           "--max-sessions", str(max_sessions), "--workers", str(workers),
+           "--max-sessions", str(max_sessions), "--max-sessions-per-peer", "0",
+           "--workers", str(workers),
            "--log-level", "WARNING", "--grace", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     target = f"127.0.0.1:{port}"
@@ -117,29 +120,38 @@ def _start_server(max_sessions: int, workers: int = 1):
 
 
 def _stop_server(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    from ibeat_grpc.spawn import stop_server_process
+    stop_server_process(proc)
+
+
+#: The gap-amplification attack of the abuse section: frames just under the restart
+#: gap (each costs the engine 2 s of grid frames), sent as fast as the server takes them.
+ATTACK = {"streams": 6, "frames": 400, "gap_us": 1_990_000}
 
 
 def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=None,
-              workers: int = 1, progress: bool = True) -> dict:
-    """N concurrent real-time sessions against a fresh server; pooled measurements."""
+              workers: int = 1, progress: bool = True, attackers: int = 0,
+              rss_every_s: float | None = None) -> dict:
+    """N concurrent real-time sessions against a fresh server; pooled measurements.
+
+    ``attackers`` more streams (one client process) send :data:`ATTACK`'s frames
+    beside them; the figures are the N healthy sessions'. ``rss_every_s``: also
+    report the server's RSS at that spacing (``rss_series_mb``).
+    """
     from ibeat_io.clips import bundled_clip_path
 
     path = Path(clip) if clip is not None else bundled_clip_path()
     n_views = _n_views(path)
-    proc, target, server_cmd = _start_server(max(n, 1), workers)
+    proc, target, server_cmd = _start_server(max(n + attackers, 1), workers)
     clients = []
     try:
         time.sleep(1.0)  # the other workers finish loading
         idle = _tree_status(proc.pid)
         sessions = [{"view": k % n_views, "seed": k, "delay_s": k / n / fps} for k in range(n)]
         groups = [sessions[i:i + per_process] for i in range(0, n, per_process)]
+        if attackers:
+            groups.append([{"view": 0, "seed": 1000 + k, "delay_s": 0.0, "attack": ATTACK}
+                           for k in range(attackers)])
         for g in groups:
             c = subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -160,13 +172,16 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         if progress:
             _log(f"grpc: {n} session(s) x {duration_s:g} s at {fps:g} fps, "
                  f"{len(clients)} client process(es)")
-        results, client_cpu_s = [], 0.0
-        for c in clients:
+        results, attack_results, client_cpu_s = [], [], 0.0
+        for k, c in enumerate(clients):
             out, _ = c.communicate(timeout=duration_s + 300)
             if c.returncode != 0:
                 raise RuntimeError(f"a bench client exited with {c.returncode}")
             answer = json.loads(out.strip().splitlines()[-1])
-            results += answer["sessions"]
+            if attackers and k == len(clients) - 1:
+                attack_results = answer["sessions"]
+            else:
+                results += answer["sessions"]
             client_cpu_s += answer["cpu_s"]
         wall = time.monotonic() - wall0
         cpu1 = _tree_cpu_s(proc.pid)
@@ -189,6 +204,24 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
     lp1, lp50 = _pct(leads, [1, 50])
     behind = [r["send_behind_ms"] for r in results if r["send_behind_ms"] is not None]
     rss_peak_kb = max(sampler.samples) if sampler.samples else None
+    dropped_late = sum(r["hits_dropped_late"] for r in results)
+    # A hit the server did not send because it was already late counts as not on time.
+    on_time = (round(float(np.sum(np.asarray(leads) >= 0) / (len(leads) + dropped_late)), 4)
+               if leads or dropped_late else None)
+    extra = {}
+    if attackers:
+        done = [r for r in attack_results if r is not None]
+        extra["attack"] = {
+            **ATTACK, "streams": attackers, "finished": len(done),
+            "frames_acknowledged": sum(r["frames_acknowledged"] for r in done),
+            "statuses": {s: sum(r["status"] == s for r in done) for s in {r["status"] for r in done}}}
+    if rss_every_s:
+        series, next_t = [], 0.0
+        for t, kb in sampler.series:
+            if t >= next_t:
+                series.append([round(t, 1), round(kb / 1024, 1)])
+                next_t = t + rss_every_s
+        extra["rss_series_mb"] = series
     return {
         "sessions": n, "client_processes": len(clients), "duration_s": duration_s, "fps": fps,
         "wall_s": round(wall, 2),
@@ -212,7 +245,8 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         # Late hits the engine committed less than one frame before their play time.
         "late_hits_last_moment": int(sum(e < 1e3 / fps for e in late_engine)),
         "late_hits_engine_lead_ms": [round(float(e), 1) for e in sorted(late_engine)[:20]],
-        "hits_on_time_share": round(float(np.mean(np.asarray(leads) >= 0)), 4) if leads else None,
+        "hits_dropped_late": dropped_late,
+        "hits_on_time_share": on_time,
         "send_behind_ms_max": round(float(max(behind)), 2) if behind else None,
         "server_rss_mb": {"idle": round(idle.get("VmRSS", 0) / 1024, 1),
                           "peak_sampled": round(rss_peak_kb / 1024, 1) if rss_peak_kb else None,
@@ -226,7 +260,8 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         "client_cpu_cores": round(client_cpu_s / wall, 2) if wall > 0 else None,
         "server_command": " ".join(["ibeat-server"] + server_cmd[3:]).replace(
             f"--port {target.rsplit(':', 1)[1]}", "--port <free port>").replace(
-            f"--max-sessions {max(n, 1)}", "--max-sessions N"),
+            f"--max-sessions {max(n + attackers, 1)}", "--max-sessions N"),
+        **extra,
     }
 
 
@@ -258,3 +293,47 @@ def bench_grpc(sessions=(1, 8, 32, 64), *, duration_s: float = 20.0, per_process
             targets["server_rss_mb_32_sessions"] = {"target": TARGETS["rss_mb_32"], "value": rss,
                                                     "met": rss is not None and rss <= TARGETS["rss_mb_32"]}
     return {"levels": levels, "per_process": per_process, "targets": targets}
+
+
+def bench_soak(sessions: int = 64, *, duration_s: float = 600.0, per_process: int = 8,
+               fps: float = GRPC_FPS, workers: int = 2, rss_every_s: float = 10.0,
+               progress: bool = True) -> dict:
+    """``sessions`` real-time sessions for ``duration_s``: memory over time, hits on time, errors.
+
+    The plateau figure is the RSS growth over the last half of the run (last sample
+    minus the smallest sample of that half) [MB].
+    """
+    level = _run_load(int(sessions), duration_s=duration_s, per_process=per_process, fps=fps,
+                      workers=workers, progress=progress, rss_every_s=rss_every_s)
+    series = level["rss_series_mb"]
+    half = [mb for t, mb in series if t >= series[-1][0] / 2] if series else []
+    growth = round(half[-1] - min(half), 1) if half else None
+    errors = sum(v for k, v in level["statuses"].items() if k != "OK")
+    level["rss_growth_last_half_mb"] = growth
+    level["errors"] = errors
+    if progress:
+        _log(f"soak: {sessions} sessions x {duration_s:g} s: RSS growth over the last half "
+             f"{growth} MB, on time {level['hits_on_time_share']}, {errors} error(s)")
+    targets = {
+        "soak_rss_growth_mb": {"target": TARGETS["soak_rss_growth_mb"], "value": growth,
+                               "met": growth is not None and growth < TARGETS["soak_rss_growth_mb"]},
+        "soak_hits_on_time": {"target": 1.0, "value": level["hits_on_time_share"],
+                              "met": level["hits_on_time_share"] == 1.0},
+        "soak_errors": {"target": 0, "value": errors, "met": errors == 0}}
+    return {"level": level, "targets": targets}
+
+
+def bench_abuse(healthy: int = 16, *, attackers: int = ATTACK["streams"], duration_s: float = 30.0,
+                per_process: int = 8, fps: float = GRPC_FPS, workers: int = 1,
+                progress: bool = True) -> dict:
+    """``healthy`` real-time sessions beside ``attackers`` gap-amplification streams (:data:`ATTACK`)
+    on one server process: what share of the healthy sessions' hits stays on time."""
+    level = _run_load(int(healthy), duration_s=duration_s, per_process=per_process, fps=fps,
+                      workers=workers, progress=progress, attackers=int(attackers))
+    share = level["hits_on_time_share"]
+    if progress:
+        _log(f"abuse: {healthy} healthy sessions beside {attackers} attackers: on time {share}, "
+             f"attackers' frames taken {level['attack']['frames_acknowledged']}")
+    return {"level": level, "targets": {"abuse_hits_on_time": {
+        "target": TARGETS["hits_on_time_share"], "value": share,
+        "met": share is not None and share >= TARGETS["hits_on_time_share"]}}}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 
 def _tree(pid: int) -> list[int]:
@@ -67,13 +68,17 @@ class _RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval_s = pid, interval_s
         self.samples: list[int] = []
+        #: (seconds since start, VmRSS [kB]) of every sample.
+        self.series: list[tuple[float, int]] = []
         self._stop_event = threading.Event()
 
     def run(self):
+        t0 = time.monotonic()
         while not self._stop_event.is_set():
             rss = _tree_status(self.pid).get("VmRSS")
             if rss is not None:
                 self.samples.append(rss)
+                self.series.append((time.monotonic() - t0, rss))
             self._stop_event.wait(self.interval_s)
 
     def stop(self):

@@ -146,6 +146,7 @@ def format_bench(report: dict) -> str:
             worst = " (worst session)" if key.startswith("server_p99") else ""
             lines.append(f"- Target {name}: {value}{worst}, {_ok(t['met'])}.")
         lines.append("")
+    lines += _format_soak(report.get("soak")) + _format_abuse(report.get("abuse"))
     tm = report.get("timing")
     if tm:
         lines += ["## Musical timing on held-out clips", "",
@@ -175,3 +176,45 @@ def format_bench(report: dict) -> str:
         from ibeat_video.bench_video import format_video
         lines.append(format_video(report["video"]))
     return "\n".join(lines)
+
+
+def _format_soak(soak) -> list:
+    if not soak:
+        return []
+    x, t = soak["level"], soak["targets"]
+    series = ", ".join(f"{ts:.0f} s {mb:.0f}" for ts, mb in x["rss_series_mb"])
+    share = x["hits_on_time_share"]
+    return ["## Soak", "",
+            f"`{x['server_command']}` with {x['sessions']} real-time replay sessions for "
+            f"{x['duration_s']:g} s (as the gRPC section, {x['client_processes']} client processes "
+            f"on the same cores); the server's RSS (all processes) every 10 s [MB]: {series}.", "",
+            f"- RSS growth over the last half: {_f(x['rss_growth_last_half_mb'], 1)} MB "
+            f"(target < {t['soak_rss_growth_mb']['target']:g} MB), {_ok(t['soak_rss_growth_mb']['met'])}.",
+            f"- Hits on time: {'-' if share is None else f'{100 * share:.2f}%'} of "
+            f"{x['hits'] + x['hits_dropped_late']} ({x['hits_dropped_late']} not sent because late; "
+            f"target 100%), {_ok(t['soak_hits_on_time']['met'])}.",
+            f"- Errors: {x['errors']} (statuses {x['statuses']}; target 0), "
+            f"{_ok(t['soak_errors']['met'])}. Server p99 (worst session) "
+            f"{_f(x['server_latency_ms']['p99_worst_session'], 2)} ms, CPU "
+            f"{_f(x['server_cpu_cores'], 2)} cores.", ""]
+
+
+def _format_abuse(abuse) -> list:
+    if not abuse:
+        return []
+    x, t = abuse["level"], abuse["targets"]["abuse_hits_on_time"]
+    a = x["attack"]
+    share = x["hits_on_time_share"]
+    return ["## Abuse: gap amplification beside healthy sessions", "",
+            f"`{x['server_command']}` (one process); {a['streams']} streams each sending "
+            f"{a['frames']} frames {a['gap_us'] / 1e6:g} s apart (just under the restart gap: each "
+            f"frame makes the engine fill 2 s of grid frames) as fast as the server takes them, "
+            f"beside {x['sessions']} healthy real-time sessions for {x['duration_s']:g} s.", "",
+            f"- Healthy sessions' hits on time: {'-' if share is None else f'{100 * share:.2f}%'} "
+            f"of {x['hits'] + x['hits_dropped_late']} (target >= {100 * t['target']:.0f}%), "
+            f"{_ok(t['met'])}; server p99 (worst session) "
+            f"{_f(x['server_latency_ms']['p99_worst_session'], 2)} ms, hit lead p1 "
+            f"{_f(x['hit_lead_ms']['p1'], 1)} ms.",
+            f"- The attackers' frames the server took in that time: {a['frames_acknowledged']} "
+            f"of {a['streams'] * a['frames']} ({a['finished']} streams finished; the server paces "
+            f"a stream that runs ahead of real time while its loop is contended).", ""]

@@ -245,7 +245,7 @@ class DrumHits(_message.Message):
     def __init__(self, beat_index: _Optional[int] = ..., emitted_us: _Optional[int] = ..., frame_id: _Optional[int] = ..., hits: _Optional[_Iterable[_Union[DrumHit, _Mapping]]] = ...) -> None: ...
 
 class SessionStats(_message.Message):
-    __slots__ = ("frames_received", "frames_processed", "frames_dropped", "events_dropped", "stats_dropped", "latency_p50_us", "latency_p99_us", "latency_max_us", "stream_time_us", "last_frame_id", "restarts", "final", "server_time_us", "source_time_us")
+    __slots__ = ("frames_received", "frames_processed", "frames_dropped", "events_dropped", "stats_dropped", "latency_p50_us", "latency_p99_us", "latency_max_us", "stream_time_us", "last_frame_id", "restarts", "final", "server_time_us", "source_time_us", "hits_dropped_late")
     FRAMES_RECEIVED_FIELD_NUMBER: _ClassVar[int]
     FRAMES_PROCESSED_FIELD_NUMBER: _ClassVar[int]
     FRAMES_DROPPED_FIELD_NUMBER: _ClassVar[int]
@@ -260,6 +260,7 @@ class SessionStats(_message.Message):
     FINAL_FIELD_NUMBER: _ClassVar[int]
     SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    HITS_DROPPED_LATE_FIELD_NUMBER: _ClassVar[int]
     frames_received: int
     frames_processed: int
     frames_dropped: int
@@ -274,7 +275,8 @@ class SessionStats(_message.Message):
     final: bool
     server_time_us: int
     source_time_us: int
-    def __init__(self, frames_received: _Optional[int] = ..., frames_processed: _Optional[int] = ..., frames_dropped: _Optional[int] = ..., events_dropped: _Optional[int] = ..., stats_dropped: _Optional[int] = ..., latency_p50_us: _Optional[int] = ..., latency_p99_us: _Optional[int] = ..., latency_max_us: _Optional[int] = ..., stream_time_us: _Optional[int] = ..., last_frame_id: _Optional[int] = ..., restarts: _Optional[int] = ..., final: _Optional[bool] = ..., server_time_us: _Optional[int] = ..., source_time_us: _Optional[int] = ...) -> None: ...
+    hits_dropped_late: int
+    def __init__(self, frames_received: _Optional[int] = ..., frames_processed: _Optional[int] = ..., frames_dropped: _Optional[int] = ..., events_dropped: _Optional[int] = ..., stats_dropped: _Optional[int] = ..., latency_p50_us: _Optional[int] = ..., latency_p99_us: _Optional[int] = ..., latency_max_us: _Optional[int] = ..., stream_time_us: _Optional[int] = ..., last_frame_id: _Optional[int] = ..., restarts: _Optional[int] = ..., final: _Optional[bool] = ..., server_time_us: _Optional[int] = ..., source_time_us: _Optional[int] = ..., hits_dropped_late: _Optional[int] = ...) -> None: ...
 
 class StreamRestarted(_message.Message):
     __slots__ = ("time_us", "gap_us", "reason")
@@ -339,7 +341,7 @@ class SourceStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[SourceState, str]] = ..., message: _Optional[str] = ..., time_us: _Optional[int] = ..., server_time_us: _Optional[int] = ...) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us", "source", "listeners", "max_listeners", "layouts")
+    __slots__ = ("server_version", "protocol", "model_versions", "internal_rate_hz", "genres", "drum_classes", "gm_pitches", "active_sessions", "max_sessions", "max_message_bytes", "max_gap_us", "default_lead_time_us", "source", "listeners", "max_listeners", "layouts", "config_timeout_us", "idle_timeout_us", "max_sessions_per_peer", "loop_lag_us")
     class ModelVersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -363,6 +365,10 @@ class ServerInfo(_message.Message):
     LISTENERS_FIELD_NUMBER: _ClassVar[int]
     MAX_LISTENERS_FIELD_NUMBER: _ClassVar[int]
     LAYOUTS_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_TIMEOUT_US_FIELD_NUMBER: _ClassVar[int]
+    IDLE_TIMEOUT_US_FIELD_NUMBER: _ClassVar[int]
+    MAX_SESSIONS_PER_PEER_FIELD_NUMBER: _ClassVar[int]
+    LOOP_LAG_US_FIELD_NUMBER: _ClassVar[int]
     server_version: str
     protocol: str
     model_versions: _containers.ScalarMap[str, str]
@@ -379,7 +385,11 @@ class ServerInfo(_message.Message):
     listeners: int
     max_listeners: int
     layouts: _containers.RepeatedCompositeFieldContainer[LayoutInfo]
-    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ..., source: _Optional[str] = ..., listeners: _Optional[int] = ..., max_listeners: _Optional[int] = ..., layouts: _Optional[_Iterable[_Union[LayoutInfo, _Mapping]]] = ...) -> None: ...
+    config_timeout_us: int
+    idle_timeout_us: int
+    max_sessions_per_peer: int
+    loop_lag_us: int
+    def __init__(self, server_version: _Optional[str] = ..., protocol: _Optional[str] = ..., model_versions: _Optional[_Mapping[str, str]] = ..., internal_rate_hz: _Optional[float] = ..., genres: _Optional[_Iterable[str]] = ..., drum_classes: _Optional[_Iterable[str]] = ..., gm_pitches: _Optional[_Iterable[int]] = ..., active_sessions: _Optional[int] = ..., max_sessions: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., max_gap_us: _Optional[int] = ..., default_lead_time_us: _Optional[int] = ..., source: _Optional[str] = ..., listeners: _Optional[int] = ..., max_listeners: _Optional[int] = ..., layouts: _Optional[_Iterable[_Union[LayoutInfo, _Mapping]]] = ..., config_timeout_us: _Optional[int] = ..., idle_timeout_us: _Optional[int] = ..., max_sessions_per_peer: _Optional[int] = ..., loop_lag_us: _Optional[int] = ...) -> None: ...
 
 class LayoutInfo(_message.Message):
     __slots__ = ("layout", "name", "is_3d", "values_per_joint", "joints")

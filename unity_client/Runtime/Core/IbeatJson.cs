@@ -368,6 +368,8 @@ namespace Ibeat
                     case "server_time_us": s.ServerTimeUs = r.ReadInt64(); break;
                     case "sourceTimeUs":
                     case "source_time_us": s.SourceTimeUs = r.ReadInt64(); break;
+                    case "hitsDroppedLate":
+                    case "hits_dropped_late": s.HitsDroppedLate = r.ReadUInt64(); break;
                     default: r.SkipValue(); break;
                 }
             }
@@ -571,6 +573,7 @@ namespace Ibeat
             o.Bool("final", s.Final);
             if (s.ServerTimeUs.HasValue) o.Int64("serverTimeUs", s.ServerTimeUs.Value, true);
             if (s.SourceTimeUs.HasValue) o.Int64("sourceTimeUs", s.SourceTimeUs.Value, true);
+            o.UInt64("hitsDroppedLate", s.HitsDroppedLate, false);
             o.End();
         }
 

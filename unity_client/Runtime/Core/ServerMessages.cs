@@ -124,6 +124,9 @@ namespace Ibeat
         public long? ServerTimeUs;
         /// <summary>Subscribe streams only: the source clock at that instant [us]; unset before the first frame.</summary>
         public long? SourceTimeUs;
+        /// <summary>Hits the server did not send because their play time had already passed on this
+        /// client's clock (an overloaded server) [count].</summary>
+        public ulong HitsDroppedLate;
     }
 
     /// <summary>The engine forgot the stream after a long gap and started afresh (proto <c>StreamRestarted</c>).</summary>

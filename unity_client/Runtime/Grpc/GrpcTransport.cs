@@ -296,6 +296,7 @@ namespace Ibeat
                 Final = s.Final,
                 ServerTimeUs = s.HasServerTimeUs ? s.ServerTimeUs : (long?)null,
                 SourceTimeUs = s.HasSourceTimeUs ? s.SourceTimeUs : (long?)null,
+                HitsDroppedLate = s.HitsDroppedLate,
             };
         }
 

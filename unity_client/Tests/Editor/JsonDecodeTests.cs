@@ -21,7 +21,7 @@ namespace Ibeat.Tests
             @"{""hits"": {""beatIndex"": ""3"", ""emittedUs"": ""1700000000023456"", ""frameId"": ""42"", ""hits"": [{""timeUs"": ""1700000000123456"", ""drum"": ""kick"", ""gmPitch"": 36, ""velocity"": 100, ""beatIndex"": ""3"", ""joint"": 9, ""jointX"": -0.25, ""jointY"": 1.05, ""jointZ"": 0.1, ""layoutJoint"": 17}, {""timeUs"": ""1700000000247456"", ""drumClass"": 2, ""drum"": ""hihat"", ""gmPitch"": 42, ""velocity"": 64, ""beatIndex"": ""3"", ""step"": 2, ""jointY"": 1.62, ""jointZ"": 0.05, ""layoutJoint"": -1}]}}";
 
         const string FinalStatsJson =
-            @"{""stats"": {""framesReceived"": ""600"", ""framesProcessed"": ""599"", ""framesDropped"": ""1"", ""eventsDropped"": ""2"", ""statsDropped"": ""3"", ""latencyP50Us"": 1500, ""latencyP99Us"": 4200, ""latencyMaxUs"": 9000, ""streamTimeUs"": ""1700000010000000"", ""lastFrameId"": ""599"", ""restarts"": 1, ""final"": true}}";
+            @"{""stats"": {""framesReceived"": ""600"", ""framesProcessed"": ""599"", ""framesDropped"": ""1"", ""eventsDropped"": ""2"", ""statsDropped"": ""3"", ""latencyP50Us"": 1500, ""latencyP99Us"": 4200, ""latencyMaxUs"": 9000, ""streamTimeUs"": ""1700000010000000"", ""lastFrameId"": ""599"", ""restarts"": 1, ""final"": true, ""hitsDroppedLate"": ""4""}}";
 
         const string SubscribeStatsJson =
             @"{""stats"": {""framesReceived"": ""10"", ""serverTimeUs"": ""0"", ""sourceTimeUs"": ""5""}}";
@@ -125,6 +125,7 @@ namespace Ibeat.Tests
             Assert.AreEqual(599UL, s.LastFrameId);
             Assert.AreEqual(1u, s.Restarts);
             Assert.IsTrue(s.Final);
+            Assert.AreEqual(4UL, s.HitsDroppedLate);
             Assert.IsFalse(s.ServerTimeUs.HasValue);
             Assert.IsFalse(s.SourceTimeUs.HasValue);
         }

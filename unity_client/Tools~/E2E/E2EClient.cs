@@ -387,6 +387,7 @@ namespace Ibeat.E2E
                     w.Key("lastFrameId").Number((long)s.LastFrameId);
                     w.Key("restarts").Number(s.Restarts);
                     w.Key("final").Bool(s.Final);
+                    w.Key("hitsDroppedLate").Number((long)s.HitsDroppedLate);
                     w.Close('}');
                 }
                 else

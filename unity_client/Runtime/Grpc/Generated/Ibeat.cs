@@ -66,65 +66,68 @@ namespace Ibeat.V1 {
             "am9pbnRfehgLIAEoAhIUCgxsYXlvdXRfam9pbnQYDCABKAUiZQoIRHJ1bUhp",
             "dHMSEgoKYmVhdF9pbmRleBgBIAEoAxISCgplbWl0dGVkX3VzGAIgASgDEhAK",
             "CGZyYW1lX2lkGAMgASgEEh8KBGhpdHMYBCADKAsyES5pYmVhdC52MS5EcnVt",
-            "SGl0IoADCgxTZXNzaW9uU3RhdHMSFwoPZnJhbWVzX3JlY2VpdmVkGAEgASgE",
+            "SGl0IpsDCgxTZXNzaW9uU3RhdHMSFwoPZnJhbWVzX3JlY2VpdmVkGAEgASgE",
             "EhgKEGZyYW1lc19wcm9jZXNzZWQYAiABKAQSFgoOZnJhbWVzX2Ryb3BwZWQY",
             "AyABKAQSFgoOZXZlbnRzX2Ryb3BwZWQYBCABKAQSFQoNc3RhdHNfZHJvcHBl",
             "ZBgFIAEoBBIWCg5sYXRlbmN5X3A1MF91cxgGIAEoDRIWCg5sYXRlbmN5X3A5",
             "OV91cxgHIAEoDRIWCg5sYXRlbmN5X21heF91cxgIIAEoDRIWCg5zdHJlYW1f",
             "dGltZV91cxgJIAEoAxIVCg1sYXN0X2ZyYW1lX2lkGAogASgEEhAKCHJlc3Rh",
             "cnRzGAsgASgNEg0KBWZpbmFsGAwgASgIEhsKDnNlcnZlcl90aW1lX3VzGA0g",
-            "ASgDSACIAQESGwoOc291cmNlX3RpbWVfdXMYDiABKANIAYgBAUIRCg9fc2Vy",
-            "dmVyX3RpbWVfdXNCEQoPX3NvdXJjZV90aW1lX3VzIkIKD1N0cmVhbVJlc3Rh",
-            "cnRlZBIPCgd0aW1lX3VzGAEgASgDEg4KBmdhcF91cxgCIAEoAxIOCgZyZWFz",
-            "b24YAyABKAkiEAoOR2V0SW5mb1JlcXVlc3QiEgoQU3Vic2NyaWJlUmVxdWVz",
-            "dCK/AgoKU291cmNlSW5mbxITCgtsaXN0ZW5lcl9pZBgBIAEoCRITCgtkZXNj",
-            "cmlwdGlvbhgCIAEoCRIPCgdpc19saXZlGAMgASgIEgwKBGxvb3AYBCABKAgS",
-            "CwoDZnBzGAUgASgBEg0KBXdpZHRoGAYgASgNEg4KBmhlaWdodBgHIAEoDRIT",
-            "CgtkdXJhdGlvbl91cxgIIAEoAxISCgpwb3NlX21vZGVsGAkgASgJEioKB3Nl",
-            "c3Npb24YCiABKAsyGS5pYmVhdC52MS5TZXNzaW9uQWNjZXB0ZWQSDAoEc2Vl",
-            "ZBgLIAEoAxIWCg5zZXJ2ZXJfdGltZV91cxgMIAEoAxIbCg5zb3VyY2VfdGlt",
-            "ZV91cxgNIAEoA0gAiAEBEhEKCWxpc3RlbmVycxgOIAEoDUIRCg9fc291cmNl",
-            "X3RpbWVfdXMifwoMU291cmNlU3RhdHVzEiQKBXN0YXRlGAEgASgOMhUuaWJl",
-            "YXQudjEuU291cmNlU3RhdGUSDwoHbWVzc2FnZRgCIAEoCRIUCgd0aW1lX3Vz",
-            "GAMgASgDSACIAQESFgoOc2VydmVyX3RpbWVfdXMYBCABKANCCgoIX3RpbWVf",
-            "dXMi3gMKClNlcnZlckluZm8SFgoOc2VydmVyX3ZlcnNpb24YASABKAkSEAoI",
-            "cHJvdG9jb2wYAiABKAkSPwoObW9kZWxfdmVyc2lvbnMYAyADKAsyJy5pYmVh",
-            "dC52MS5TZXJ2ZXJJbmZvLk1vZGVsVmVyc2lvbnNFbnRyeRIYChBpbnRlcm5h",
-            "bF9yYXRlX2h6GAQgASgBEg4KBmdlbnJlcxgFIAMoCRIUCgxkcnVtX2NsYXNz",
-            "ZXMYBiADKAkSEgoKZ21fcGl0Y2hlcxgHIAMoDRIXCg9hY3RpdmVfc2Vzc2lv",
-            "bnMYCCABKA0SFAoMbWF4X3Nlc3Npb25zGAkgASgNEhkKEW1heF9tZXNzYWdl",
-            "X2J5dGVzGAogASgNEhIKCm1heF9nYXBfdXMYCyABKAMSHAoUZGVmYXVsdF9s",
-            "ZWFkX3RpbWVfdXMYDCABKAMSDgoGc291cmNlGA0gASgJEhEKCWxpc3RlbmVy",
-            "cxgOIAEoDRIVCg1tYXhfbGlzdGVuZXJzGA8gASgNEiUKB2xheW91dHMYECAD",
-            "KAsyFC5pYmVhdC52MS5MYXlvdXRJbmZvGjQKEk1vZGVsVmVyc2lvbnNFbnRy",
-            "eRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIn0KCkxheW91dElu",
-            "Zm8SKAoGbGF5b3V0GAEgASgOMhguaWJlYXQudjEuU2tlbGV0b25MYXlvdXQS",
-            "DAoEbmFtZRgCIAEoCRINCgVpc18zZBgDIAEoCBIYChB2YWx1ZXNfcGVyX2pv",
-            "aW50GAQgASgNEg4KBmpvaW50cxgFIAMoCSqLAgoOU2tlbGV0b25MYXlvdXQS",
-            "HwobU0tFTEVUT05fTEFZT1VUX1VOU1BFQ0lGSUVEEAASGgoWU0tFTEVUT05f",
-            "TEFZT1VUX0NPQ08xNxABEh8KG1NLRUxFVE9OX0xBWU9VVF9CTEFaRVBPU0Uz",
-            "MxACEhoKFlNLRUxFVE9OX0xBWU9VVF9CT0RZMjUQAxIdChlTS0VMRVRPTl9M",
-            "QVlPVVRfQ09DTzE3XzNEEAQSHAoYU0tFTEVUT05fTEFZT1VUX0hVTUFOT0lE",
-            "EAUSIgoeU0tFTEVUT05fTEFZT1VUX1RSQUNLRURfUE9JTlRTEAYSHgoaU0tF",
-            "TEVUT05fTEFZT1VUX0hFQURfSEFORFMQByqwAQoPQ29vcmRpbmF0ZVNwYWNl",
-            "EiAKHENPT1JESU5BVEVfU1BBQ0VfVU5TUEVDSUZJRUQQABIbChdDT09SRElO",
-            "QVRFX1NQQUNFX1BJWEVMUxABEh8KG0NPT1JESU5BVEVfU1BBQ0VfTk9STUFM",
-            "SVpFRBACEhsKF0NPT1JESU5BVEVfU1BBQ0VfTUVURVJTEAMSIAocQ09PUkRJ",
-            "TkFURV9TUEFDRV9DRU5USU1FVEVSUxAEKlMKCkhhbmRlZG5lc3MSGgoWSEFO",
-            "REVETkVTU19VTlNQRUNJRklFRBAAEhQKEEhBTkRFRE5FU1NfUklHSFQQARIT",
-            "Cg9IQU5ERURORVNTX0xFRlQQAio/CgZVcEF4aXMSFwoTVVBfQVhJU19VTlNQ",
-            "RUNJRklFRBAAEg0KCVVQX0FYSVNfWRABEg0KCVVQX0FYSVNfWhACKk0KCERy",
-            "dW1Nb2RlEhkKFURSVU1fTU9ERV9VTlNQRUNJRklFRBAAEhIKDkRSVU1fTU9E",
-            "RV9QT0xZEAESEgoORFJVTV9NT0RFX01PTk8QAiquAQoLU291cmNlU3RhdGUS",
-            "HAoYU09VUkNFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVU09VUkNFX1NUQVRF",
-            "X1NUQVJUSU5HEAESGQoVU09VUkNFX1NUQVRFX1RSQUNLSU5HEAISGgoWU09V",
-            "UkNFX1NUQVRFX05PX1BFUlNPThADEhYKElNPVVJDRV9TVEFURV9FTkRFRBAE",
-            "EhcKE1NPVVJDRV9TVEFURV9GQUlMRUQQBTLHAQoFSWJlYXQSPwoHU2Vzc2lv",
-            "bhIXLmliZWF0LnYxLkNsaWVudE1lc3NhZ2UaFy5pYmVhdC52MS5TZXJ2ZXJN",
-            "ZXNzYWdlKAEwARI5CgdHZXRJbmZvEhguaWJlYXQudjEuR2V0SW5mb1JlcXVl",
-            "c3QaFC5pYmVhdC52MS5TZXJ2ZXJJbmZvEkIKCVN1YnNjcmliZRIaLmliZWF0",
-            "LnYxLlN1YnNjcmliZVJlcXVlc3QaFy5pYmVhdC52MS5TZXJ2ZXJNZXNzYWdl",
-            "MAFCC6oCCEliZWF0LlYxYgZwcm90bzM="));
+            "ASgDSACIAQESGwoOc291cmNlX3RpbWVfdXMYDiABKANIAYgBARIZChFoaXRz",
+            "X2Ryb3BwZWRfbGF0ZRgPIAEoBEIRCg9fc2VydmVyX3RpbWVfdXNCEQoPX3Nv",
+            "dXJjZV90aW1lX3VzIkIKD1N0cmVhbVJlc3RhcnRlZBIPCgd0aW1lX3VzGAEg",
+            "ASgDEg4KBmdhcF91cxgCIAEoAxIOCgZyZWFzb24YAyABKAkiEAoOR2V0SW5m",
+            "b1JlcXVlc3QiEgoQU3Vic2NyaWJlUmVxdWVzdCK/AgoKU291cmNlSW5mbxIT",
+            "CgtsaXN0ZW5lcl9pZBgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIPCgdp",
+            "c19saXZlGAMgASgIEgwKBGxvb3AYBCABKAgSCwoDZnBzGAUgASgBEg0KBXdp",
+            "ZHRoGAYgASgNEg4KBmhlaWdodBgHIAEoDRITCgtkdXJhdGlvbl91cxgIIAEo",
+            "AxISCgpwb3NlX21vZGVsGAkgASgJEioKB3Nlc3Npb24YCiABKAsyGS5pYmVh",
+            "dC52MS5TZXNzaW9uQWNjZXB0ZWQSDAoEc2VlZBgLIAEoAxIWCg5zZXJ2ZXJf",
+            "dGltZV91cxgMIAEoAxIbCg5zb3VyY2VfdGltZV91cxgNIAEoA0gAiAEBEhEK",
+            "CWxpc3RlbmVycxgOIAEoDUIRCg9fc291cmNlX3RpbWVfdXMifwoMU291cmNl",
+            "U3RhdHVzEiQKBXN0YXRlGAEgASgOMhUuaWJlYXQudjEuU291cmNlU3RhdGUS",
+            "DwoHbWVzc2FnZRgCIAEoCRIUCgd0aW1lX3VzGAMgASgDSACIAQESFgoOc2Vy",
+            "dmVyX3RpbWVfdXMYBCABKANCCgoIX3RpbWVfdXMixgQKClNlcnZlckluZm8S",
+            "FgoOc2VydmVyX3ZlcnNpb24YASABKAkSEAoIcHJvdG9jb2wYAiABKAkSPwoO",
+            "bW9kZWxfdmVyc2lvbnMYAyADKAsyJy5pYmVhdC52MS5TZXJ2ZXJJbmZvLk1v",
+            "ZGVsVmVyc2lvbnNFbnRyeRIYChBpbnRlcm5hbF9yYXRlX2h6GAQgASgBEg4K",
+            "BmdlbnJlcxgFIAMoCRIUCgxkcnVtX2NsYXNzZXMYBiADKAkSEgoKZ21fcGl0",
+            "Y2hlcxgHIAMoDRIXCg9hY3RpdmVfc2Vzc2lvbnMYCCABKA0SFAoMbWF4X3Nl",
+            "c3Npb25zGAkgASgNEhkKEW1heF9tZXNzYWdlX2J5dGVzGAogASgNEhIKCm1h",
+            "eF9nYXBfdXMYCyABKAMSHAoUZGVmYXVsdF9sZWFkX3RpbWVfdXMYDCABKAMS",
+            "DgoGc291cmNlGA0gASgJEhEKCWxpc3RlbmVycxgOIAEoDRIVCg1tYXhfbGlz",
+            "dGVuZXJzGA8gASgNEiUKB2xheW91dHMYECADKAsyFC5pYmVhdC52MS5MYXlv",
+            "dXRJbmZvEhkKEWNvbmZpZ190aW1lb3V0X3VzGBEgASgDEhcKD2lkbGVfdGlt",
+            "ZW91dF91cxgSIAEoAxIdChVtYXhfc2Vzc2lvbnNfcGVyX3BlZXIYEyABKA0S",
+            "EwoLbG9vcF9sYWdfdXMYFCABKAMaNAoSTW9kZWxWZXJzaW9uc0VudHJ5EgsK",
+            "A2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEifQoKTGF5b3V0SW5mbxIo",
+            "CgZsYXlvdXQYASABKA4yGC5pYmVhdC52MS5Ta2VsZXRvbkxheW91dBIMCgRu",
+            "YW1lGAIgASgJEg0KBWlzXzNkGAMgASgIEhgKEHZhbHVlc19wZXJfam9pbnQY",
+            "BCABKA0SDgoGam9pbnRzGAUgAygJKosCCg5Ta2VsZXRvbkxheW91dBIfChtT",
+            "S0VMRVRPTl9MQVlPVVRfVU5TUEVDSUZJRUQQABIaChZTS0VMRVRPTl9MQVlP",
+            "VVRfQ09DTzE3EAESHwobU0tFTEVUT05fTEFZT1VUX0JMQVpFUE9TRTMzEAIS",
+            "GgoWU0tFTEVUT05fTEFZT1VUX0JPRFkyNRADEh0KGVNLRUxFVE9OX0xBWU9V",
+            "VF9DT0NPMTdfM0QQBBIcChhTS0VMRVRPTl9MQVlPVVRfSFVNQU5PSUQQBRIi",
+            "Ch5TS0VMRVRPTl9MQVlPVVRfVFJBQ0tFRF9QT0lOVFMQBhIeChpTS0VMRVRP",
+            "Tl9MQVlPVVRfSEVBRF9IQU5EUxAHKrABCg9Db29yZGluYXRlU3BhY2USIAoc",
+            "Q09PUkRJTkFURV9TUEFDRV9VTlNQRUNJRklFRBAAEhsKF0NPT1JESU5BVEVf",
+            "U1BBQ0VfUElYRUxTEAESHwobQ09PUkRJTkFURV9TUEFDRV9OT1JNQUxJWkVE",
+            "EAISGwoXQ09PUkRJTkFURV9TUEFDRV9NRVRFUlMQAxIgChxDT09SRElOQVRF",
+            "X1NQQUNFX0NFTlRJTUVURVJTEAQqUwoKSGFuZGVkbmVzcxIaChZIQU5ERURO",
+            "RVNTX1VOU1BFQ0lGSUVEEAASFAoQSEFOREVETkVTU19SSUdIVBABEhMKD0hB",
+            "TkRFRE5FU1NfTEVGVBACKj8KBlVwQXhpcxIXChNVUF9BWElTX1VOU1BFQ0lG",
+            "SUVEEAASDQoJVVBfQVhJU19ZEAESDQoJVVBfQVhJU19aEAIqTQoIRHJ1bU1v",
+            "ZGUSGQoVRFJVTV9NT0RFX1VOU1BFQ0lGSUVEEAASEgoORFJVTV9NT0RFX1BP",
+            "TFkQARISCg5EUlVNX01PREVfTU9OTxACKq4BCgtTb3VyY2VTdGF0ZRIcChhT",
+            "T1VSQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVTT1VSQ0VfU1RBVEVfU1RB",
+            "UlRJTkcQARIZChVTT1VSQ0VfU1RBVEVfVFJBQ0tJTkcQAhIaChZTT1VSQ0Vf",
+            "U1RBVEVfTk9fUEVSU09OEAMSFgoSU09VUkNFX1NUQVRFX0VOREVEEAQSFwoT",
+            "U09VUkNFX1NUQVRFX0ZBSUxFRBAFMscBCgVJYmVhdBI/CgdTZXNzaW9uEhcu",
+            "aWJlYXQudjEuQ2xpZW50TWVzc2FnZRoXLmliZWF0LnYxLlNlcnZlck1lc3Nh",
+            "Z2UoATABEjkKB0dldEluZm8SGC5pYmVhdC52MS5HZXRJbmZvUmVxdWVzdBoU",
+            "LmliZWF0LnYxLlNlcnZlckluZm8SQgoJU3Vic2NyaWJlEhouaWJlYXQudjEu",
+            "U3Vic2NyaWJlUmVxdWVzdBoXLmliZWF0LnYxLlNlcnZlck1lc3NhZ2UwAUIL",
+            "qgIISWJlYXQuVjFiBnByb3RvMw=="));
       descriptor = pbr::FileDescriptor.FromGeneratedCode(descriptorData,
           new pbr::FileDescriptor[] { },
           new pbr::GeneratedClrTypeInfo(new[] {typeof(global::Ibeat.V1.SkeletonLayout), typeof(global::Ibeat.V1.CoordinateSpace), typeof(global::Ibeat.V1.Handedness), typeof(global::Ibeat.V1.UpAxis), typeof(global::Ibeat.V1.DrumMode), typeof(global::Ibeat.V1.SourceState), }, null, new pbr::GeneratedClrTypeInfo[] {
@@ -137,13 +140,13 @@ namespace Ibeat.V1 {
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.BeatEvent), global::Ibeat.V1.BeatEvent.Parser, new[]{ "TimeUs", "TempoBpm", "Confidence", "Index", "Feel", "EmittedUs", "FrameId", "BeatInBar", "BeatsPerBar" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.DrumHit), global::Ibeat.V1.DrumHit.Parser, new[]{ "TimeUs", "DrumClass", "Drum", "GmPitch", "Velocity", "BeatIndex", "Step", "Joint", "JointX", "JointY", "JointZ", "LayoutJoint" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.DrumHits), global::Ibeat.V1.DrumHits.Parser, new[]{ "BeatIndex", "EmittedUs", "FrameId", "Hits" }, null, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SessionStats), global::Ibeat.V1.SessionStats.Parser, new[]{ "FramesReceived", "FramesProcessed", "FramesDropped", "EventsDropped", "StatsDropped", "LatencyP50Us", "LatencyP99Us", "LatencyMaxUs", "StreamTimeUs", "LastFrameId", "Restarts", "Final", "ServerTimeUs", "SourceTimeUs" }, new[]{ "ServerTimeUs", "SourceTimeUs" }, null, null, null),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SessionStats), global::Ibeat.V1.SessionStats.Parser, new[]{ "FramesReceived", "FramesProcessed", "FramesDropped", "EventsDropped", "StatsDropped", "LatencyP50Us", "LatencyP99Us", "LatencyMaxUs", "StreamTimeUs", "LastFrameId", "Restarts", "Final", "ServerTimeUs", "SourceTimeUs", "HitsDroppedLate" }, new[]{ "ServerTimeUs", "SourceTimeUs" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.StreamRestarted), global::Ibeat.V1.StreamRestarted.Parser, new[]{ "TimeUs", "GapUs", "Reason" }, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.GetInfoRequest), global::Ibeat.V1.GetInfoRequest.Parser, null, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SubscribeRequest), global::Ibeat.V1.SubscribeRequest.Parser, null, null, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SourceInfo), global::Ibeat.V1.SourceInfo.Parser, new[]{ "ListenerId", "Description", "IsLive", "Loop", "Fps", "Width", "Height", "DurationUs", "PoseModel", "Session", "Seed", "ServerTimeUs", "SourceTimeUs", "Listeners" }, new[]{ "SourceTimeUs" }, null, null, null),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.SourceStatus), global::Ibeat.V1.SourceStatus.Parser, new[]{ "State", "Message", "TimeUs", "ServerTimeUs" }, new[]{ "TimeUs" }, null, null, null),
-            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.ServerInfo), global::Ibeat.V1.ServerInfo.Parser, new[]{ "ServerVersion", "Protocol", "ModelVersions", "InternalRateHz", "Genres", "DrumClasses", "GmPitches", "ActiveSessions", "MaxSessions", "MaxMessageBytes", "MaxGapUs", "DefaultLeadTimeUs", "Source", "Listeners", "MaxListeners", "Layouts" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
+            new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.ServerInfo), global::Ibeat.V1.ServerInfo.Parser, new[]{ "ServerVersion", "Protocol", "ModelVersions", "InternalRateHz", "Genres", "DrumClasses", "GmPitches", "ActiveSessions", "MaxSessions", "MaxMessageBytes", "MaxGapUs", "DefaultLeadTimeUs", "Source", "Listeners", "MaxListeners", "Layouts", "ConfigTimeoutUs", "IdleTimeoutUs", "MaxSessionsPerPeer", "LoopLagUs" }, null, null, null, new pbr::GeneratedClrTypeInfo[] { null, }),
             new pbr::GeneratedClrTypeInfo(typeof(global::Ibeat.V1.LayoutInfo), global::Ibeat.V1.LayoutInfo.Parser, new[]{ "Layout", "Name", "Is3D", "ValuesPerJoint", "Joints" }, null, null, null, null)
           }));
     }
@@ -4359,6 +4362,7 @@ namespace Ibeat.V1 {
       final_ = other.final_;
       serverTimeUs_ = other.serverTimeUs_;
       sourceTimeUs_ = other.sourceTimeUs_;
+      hitsDroppedLate_ = other.hitsDroppedLate_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -4608,6 +4612,22 @@ namespace Ibeat.V1 {
       _hasBits0 &= ~2;
     }
 
+    /// <summary>Field number for the "hits_dropped_late" field.</summary>
+    public const int HitsDroppedLateFieldNumber = 15;
+    private ulong hitsDroppedLate_;
+    /// <summary>
+    /// Hits not sent because their play time had passed on the client's clock
+    /// when they were due to go out (an overloaded server) [count].
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public ulong HitsDroppedLate {
+      get { return hitsDroppedLate_; }
+      set {
+        hitsDroppedLate_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -4637,6 +4657,7 @@ namespace Ibeat.V1 {
       if (Final != other.Final) return false;
       if (ServerTimeUs != other.ServerTimeUs) return false;
       if (SourceTimeUs != other.SourceTimeUs) return false;
+      if (HitsDroppedLate != other.HitsDroppedLate) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -4658,6 +4679,7 @@ namespace Ibeat.V1 {
       if (Final != false) hash ^= Final.GetHashCode();
       if (HasServerTimeUs) hash ^= ServerTimeUs.GetHashCode();
       if (HasSourceTimeUs) hash ^= SourceTimeUs.GetHashCode();
+      if (HitsDroppedLate != 0UL) hash ^= HitsDroppedLate.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -4732,6 +4754,10 @@ namespace Ibeat.V1 {
         output.WriteRawTag(112);
         output.WriteInt64(SourceTimeUs);
       }
+      if (HitsDroppedLate != 0UL) {
+        output.WriteRawTag(120);
+        output.WriteUInt64(HitsDroppedLate);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -4798,6 +4824,10 @@ namespace Ibeat.V1 {
         output.WriteRawTag(112);
         output.WriteInt64(SourceTimeUs);
       }
+      if (HitsDroppedLate != 0UL) {
+        output.WriteRawTag(120);
+        output.WriteUInt64(HitsDroppedLate);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -4849,6 +4879,9 @@ namespace Ibeat.V1 {
       }
       if (HasSourceTimeUs) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(SourceTimeUs);
+      }
+      if (HitsDroppedLate != 0UL) {
+        size += 1 + pb::CodedOutputStream.ComputeUInt64Size(HitsDroppedLate);
       }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
@@ -4903,6 +4936,9 @@ namespace Ibeat.V1 {
       }
       if (other.HasSourceTimeUs) {
         SourceTimeUs = other.SourceTimeUs;
+      }
+      if (other.HitsDroppedLate != 0UL) {
+        HitsDroppedLate = other.HitsDroppedLate;
       }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
@@ -4975,6 +5011,10 @@ namespace Ibeat.V1 {
             SourceTimeUs = input.ReadInt64();
             break;
           }
+          case 120: {
+            HitsDroppedLate = input.ReadUInt64();
+            break;
+          }
         }
       }
     #endif
@@ -5044,6 +5084,10 @@ namespace Ibeat.V1 {
           }
           case 112: {
             SourceTimeUs = input.ReadInt64();
+            break;
+          }
+          case 120: {
+            HitsDroppedLate = input.ReadUInt64();
             break;
           }
         }
@@ -6753,6 +6797,10 @@ namespace Ibeat.V1 {
       listeners_ = other.listeners_;
       maxListeners_ = other.maxListeners_;
       layouts_ = other.layouts_.Clone();
+      configTimeoutUs_ = other.configTimeoutUs_;
+      idleTimeoutUs_ = other.idleTimeoutUs_;
+      maxSessionsPerPeer_ = other.maxSessionsPerPeer_;
+      loopLagUs_ = other.loopLagUs_;
       _unknownFields = pb::UnknownFieldSet.Clone(other._unknownFields);
     }
 
@@ -6998,6 +7046,68 @@ namespace Ibeat.V1 {
       get { return layouts_; }
     }
 
+    /// <summary>Field number for the "config_timeout_us" field.</summary>
+    public const int ConfigTimeoutUsFieldNumber = 17;
+    private long configTimeoutUs_;
+    /// <summary>
+    /// Limits of this server process (ibeat-server flags of the same names):
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public long ConfigTimeoutUs {
+      get { return configTimeoutUs_; }
+      set {
+        configTimeoutUs_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "idle_timeout_us" field.</summary>
+    public const int IdleTimeoutUsFieldNumber = 18;
+    private long idleTimeoutUs_;
+    /// <summary>
+    /// a Session that sends nothing this long ends [us]
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public long IdleTimeoutUs {
+      get { return idleTimeoutUs_; }
+      set {
+        idleTimeoutUs_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "max_sessions_per_peer" field.</summary>
+    public const int MaxSessionsPerPeerFieldNumber = 19;
+    private uint maxSessionsPerPeer_;
+    /// <summary>
+    /// open Session streams from one address; 0: no cap
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public uint MaxSessionsPerPeer {
+      get { return maxSessionsPerPeer_; }
+      set {
+        maxSessionsPerPeer_ = value;
+      }
+    }
+
+    /// <summary>Field number for the "loop_lag_us" field.</summary>
+    public const int LoopLagUsFieldNumber = 20;
+    private long loopLagUs_;
+    /// <summary>
+    /// How late the server's event loop runs, worst over the last second [us]:
+    /// what any stream's next frame waits. Above the overload level new sessions
+    /// are refused with RESOURCE_EXHAUSTED.
+    /// </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public long LoopLagUs {
+      get { return loopLagUs_; }
+      set {
+        loopLagUs_ = value;
+      }
+    }
+
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override bool Equals(object other) {
@@ -7029,6 +7139,10 @@ namespace Ibeat.V1 {
       if (Listeners != other.Listeners) return false;
       if (MaxListeners != other.MaxListeners) return false;
       if(!layouts_.Equals(other.layouts_)) return false;
+      if (ConfigTimeoutUs != other.ConfigTimeoutUs) return false;
+      if (IdleTimeoutUs != other.IdleTimeoutUs) return false;
+      if (MaxSessionsPerPeer != other.MaxSessionsPerPeer) return false;
+      if (LoopLagUs != other.LoopLagUs) return false;
       return Equals(_unknownFields, other._unknownFields);
     }
 
@@ -7052,6 +7166,10 @@ namespace Ibeat.V1 {
       if (Listeners != 0) hash ^= Listeners.GetHashCode();
       if (MaxListeners != 0) hash ^= MaxListeners.GetHashCode();
       hash ^= layouts_.GetHashCode();
+      if (ConfigTimeoutUs != 0L) hash ^= ConfigTimeoutUs.GetHashCode();
+      if (IdleTimeoutUs != 0L) hash ^= IdleTimeoutUs.GetHashCode();
+      if (MaxSessionsPerPeer != 0) hash ^= MaxSessionsPerPeer.GetHashCode();
+      if (LoopLagUs != 0L) hash ^= LoopLagUs.GetHashCode();
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
       }
@@ -7119,6 +7237,22 @@ namespace Ibeat.V1 {
         output.WriteUInt32(MaxListeners);
       }
       layouts_.WriteTo(output, _repeated_layouts_codec);
+      if (ConfigTimeoutUs != 0L) {
+        output.WriteRawTag(136, 1);
+        output.WriteInt64(ConfigTimeoutUs);
+      }
+      if (IdleTimeoutUs != 0L) {
+        output.WriteRawTag(144, 1);
+        output.WriteInt64(IdleTimeoutUs);
+      }
+      if (MaxSessionsPerPeer != 0) {
+        output.WriteRawTag(152, 1);
+        output.WriteUInt32(MaxSessionsPerPeer);
+      }
+      if (LoopLagUs != 0L) {
+        output.WriteRawTag(160, 1);
+        output.WriteInt64(LoopLagUs);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(output);
       }
@@ -7178,6 +7312,22 @@ namespace Ibeat.V1 {
         output.WriteUInt32(MaxListeners);
       }
       layouts_.WriteTo(ref output, _repeated_layouts_codec);
+      if (ConfigTimeoutUs != 0L) {
+        output.WriteRawTag(136, 1);
+        output.WriteInt64(ConfigTimeoutUs);
+      }
+      if (IdleTimeoutUs != 0L) {
+        output.WriteRawTag(144, 1);
+        output.WriteInt64(IdleTimeoutUs);
+      }
+      if (MaxSessionsPerPeer != 0) {
+        output.WriteRawTag(152, 1);
+        output.WriteUInt32(MaxSessionsPerPeer);
+      }
+      if (LoopLagUs != 0L) {
+        output.WriteRawTag(160, 1);
+        output.WriteInt64(LoopLagUs);
+      }
       if (_unknownFields != null) {
         _unknownFields.WriteTo(ref output);
       }
@@ -7226,6 +7376,18 @@ namespace Ibeat.V1 {
         size += 1 + pb::CodedOutputStream.ComputeUInt32Size(MaxListeners);
       }
       size += layouts_.CalculateSize(_repeated_layouts_codec);
+      if (ConfigTimeoutUs != 0L) {
+        size += 2 + pb::CodedOutputStream.ComputeInt64Size(ConfigTimeoutUs);
+      }
+      if (IdleTimeoutUs != 0L) {
+        size += 2 + pb::CodedOutputStream.ComputeInt64Size(IdleTimeoutUs);
+      }
+      if (MaxSessionsPerPeer != 0) {
+        size += 2 + pb::CodedOutputStream.ComputeUInt32Size(MaxSessionsPerPeer);
+      }
+      if (LoopLagUs != 0L) {
+        size += 2 + pb::CodedOutputStream.ComputeInt64Size(LoopLagUs);
+      }
       if (_unknownFields != null) {
         size += _unknownFields.CalculateSize();
       }
@@ -7276,6 +7438,18 @@ namespace Ibeat.V1 {
         MaxListeners = other.MaxListeners;
       }
       layouts_.Add(other.layouts_);
+      if (other.ConfigTimeoutUs != 0L) {
+        ConfigTimeoutUs = other.ConfigTimeoutUs;
+      }
+      if (other.IdleTimeoutUs != 0L) {
+        IdleTimeoutUs = other.IdleTimeoutUs;
+      }
+      if (other.MaxSessionsPerPeer != 0) {
+        MaxSessionsPerPeer = other.MaxSessionsPerPeer;
+      }
+      if (other.LoopLagUs != 0L) {
+        LoopLagUs = other.LoopLagUs;
+      }
       _unknownFields = pb::UnknownFieldSet.MergeFrom(_unknownFields, other._unknownFields);
     }
 
@@ -7356,6 +7530,22 @@ namespace Ibeat.V1 {
             layouts_.AddEntriesFrom(input, _repeated_layouts_codec);
             break;
           }
+          case 136: {
+            ConfigTimeoutUs = input.ReadInt64();
+            break;
+          }
+          case 144: {
+            IdleTimeoutUs = input.ReadInt64();
+            break;
+          }
+          case 152: {
+            MaxSessionsPerPeer = input.ReadUInt32();
+            break;
+          }
+          case 160: {
+            LoopLagUs = input.ReadInt64();
+            break;
+          }
         }
       }
     #endif
@@ -7434,6 +7624,22 @@ namespace Ibeat.V1 {
           }
           case 130: {
             layouts_.AddEntriesFrom(ref input, _repeated_layouts_codec);
+            break;
+          }
+          case 136: {
+            ConfigTimeoutUs = input.ReadInt64();
+            break;
+          }
+          case 144: {
+            IdleTimeoutUs = input.ReadInt64();
+            break;
+          }
+          case 152: {
+            MaxSessionsPerPeer = input.ReadUInt32();
+            break;
+          }
+          case 160: {
+            LoopLagUs = input.ReadInt64();
             break;
           }
         }

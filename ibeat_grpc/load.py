@@ -1,0 +1,239 @@
+"""Load and abuse limits of one server process: idle streams, greedy peers, an overloaded loop.
+
+One asyncio event loop runs every stream's engine (:mod:`ibeat_grpc.servicer`),
+so anything that keeps the loop busy makes every other stream late. The rules
+here keep one client from doing that, and never make a healthy real-time
+stream wait:
+
+* **Idle streams** (:class:`ServerLimits`): a ``Session`` stream that sends no
+  config within ``config_timeout_s``, or no message for ``idle_timeout_s``,
+  ends with DEADLINE_EXCEEDED and frees its slot.
+* **Greedy peers**: at most ``max_sessions_per_peer`` open streams from one
+  address (:func:`peer_host`), so one client cannot hold every slot.
+* **Loop lag** (:class:`LoopMonitor`): a timer that should fire every
+  ``interval_s`` measures how late it fires; that lateness is how long any
+  stream's frame waits before the engine sees it.
+* **Pacing** (:class:`StreamClock`): a stream may run faster than real time
+  (``ibeat-replay --speed max``) while the loop keeps up; once the loop has
+  lagged (``pace_lag_s``) in the last ``contention_memory_s``, a stream whose
+  time runs more than ``max_ahead_s`` ahead of the wall clock waits until it is
+  back to real time. A stream sending frames 1.99 s apart (each costing the
+  engine 2 s of grid frames) as fast as it can thus costs what a real-time
+  stream costs.
+* **Admission**: while the loop lags more than ``refuse_lag_s``, new sessions
+  get RESOURCE_EXHAUSTED instead of making the open ones late.
+* **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
+  client's clock is not sent; it is counted (``SessionStats.hits_dropped_late``).
+
+Times are the loop's monotonic clock [s] unless named ``_us`` (microseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["ServerLimits", "LoopMonitor", "StreamClock", "peer_host", "REAL_TIME_SLACK_S"]
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Per-process limits (``ibeat-server`` flags of the same names).
+
+    Attributes
+    ----------
+    config_timeout_s : float
+        A Session stream must send its config within this [s].
+    idle_timeout_s : float
+        A Session stream that sends nothing for this long [s] is ended.
+    max_sessions_per_peer : int or None
+        Open Session streams from one address; None: no cap (behind a proxy
+        every stream comes from the proxy's address).
+    pace_lag_s : float
+        Loop lag [s] from which faster-than-real-time streams are paced.
+    refuse_lag_s : float
+        Loop lag [s] from which new sessions are refused.
+    max_ahead_s : float
+        How far [s] a stream's time may run ahead of the wall clock while paced.
+    contention_memory_s : float
+        Pacing stays on this long [s] after the loop last lagged.
+    """
+
+    config_timeout_s: float = 5.0
+    idle_timeout_s: float = 30.0
+    max_sessions_per_peer: int | None = None
+    pace_lag_s: float = 0.025
+    refuse_lag_s: float = 0.25
+    max_ahead_s: float = 1.0
+    contention_memory_s: float = 10.0
+
+    def __post_init__(self):
+        for name in ("config_timeout_s", "idle_timeout_s", "pace_lag_s", "refuse_lag_s",
+                     "max_ahead_s", "contention_memory_s"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        if self.max_sessions_per_peer is not None and self.max_sessions_per_peer < 1:
+            raise ValueError(f"max_sessions_per_peer must be >= 1 or None, got "
+                             f"{self.max_sessions_per_peer!r}")
+
+
+def peer_host(peer: str) -> str:
+    """The address part of a gRPC or WebSocket peer string (its port dropped).
+
+    >>> peer_host("ipv4:10.0.0.7:51234"), peer_host("ipv6:[::1]:4000"), peer_host("ws:10.0.0.7:99")
+    ('10.0.0.7', '::1', '10.0.0.7')
+    >>> peer_host("unix:/tmp/ibeat.sock")
+    'unix:/tmp/ibeat.sock'
+    """
+    scheme, _, rest = peer.partition(":")
+    if scheme not in ("ipv4", "ipv6", "ws") or not rest:
+        return peer
+    if rest.startswith("["):  # [v6 address]:port
+        return rest[1:rest.index("]")] if "]" in rest else rest
+    host, sep, port = rest.rpartition(":")
+    if sep and port.isdigit():
+        return host
+    return rest
+
+
+class LoopMonitor:
+    """How late the event loop runs a timer: the wait any stream's next frame has.
+
+    :meth:`run` (a task on the loop) sleeps ``interval_s`` again and again and
+    records how much later than asked it woke. :attr:`lag_s` is the worst of
+    the last ``window_s``, or the lateness of the timer now due if that is worse
+    (a loop busy right now has not woken the monitor yet).
+
+    Parameters
+    ----------
+    interval_s, window_s : float
+    contention_s : float
+        A lag from this [s] up is contention (:meth:`contended_within`).
+    clock : callable, optional
+        ``() -> seconds``; default the running loop's clock.
+    """
+
+    def __init__(self, interval_s: float = 0.02, window_s: float = 1.0, *,
+                 contention_s: float = 0.025, clock=None):
+        self.interval_s = float(interval_s)
+        self.window_s = float(window_s)
+        self.contention_s = float(contention_s)
+        self._clock = clock
+        self._samples: deque = deque()  # (woke_at, lag)
+        self._due: float | None = None
+        self._contended_at = float("-inf")
+        #: Lag samples so far, and their sum [s] (a metrics exporter's counter).
+        self.samples = 0
+        self.total_lag_s = 0.0
+
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def record(self, woke_at: float, lag_s: float):
+        """One observation: the timer due at ``woke_at - lag_s`` woke at ``woke_at``."""
+        lag_s = max(0.0, float(lag_s))
+        self._samples.append((woke_at, lag_s))
+        self.samples += 1
+        self.total_lag_s += lag_s
+        while self._samples and self._samples[0][0] < woke_at - self.window_s:
+            self._samples.popleft()
+        if lag_s >= self.contention_s:
+            self._contended_at = woke_at
+
+    @property
+    def lag_s(self) -> float:
+        """Worst loop lag [s] over the last window, or now."""
+        now = self.now()
+        worst = max((lag for t, lag in self._samples if t >= now - self.window_s), default=0.0)
+        if self._due is not None:
+            worst = max(worst, now - self._due)
+        return worst
+
+    def contended_within(self, memory_s: float) -> bool:
+        """Whether the lag reached ``contention_s`` in the last ``memory_s`` seconds (or now)."""
+        now = self.now()
+        if self._due is not None and now - self._due >= self.contention_s:
+            return True
+        return self._contended_at >= now - memory_s
+
+    async def run(self):
+        """Measure until cancelled."""
+        while True:
+            self._due = self.now() + self.interval_s
+            await asyncio.sleep(self.interval_s)
+            woke = self.now()
+            due, self._due = self._due, None
+            self.record(woke, woke - due)
+
+
+#: A stream whose time ran further ahead of the wall clock than this [s] is not real time.
+REAL_TIME_SLACK_S = 1.0
+#: How fast the client clock estimate may drift later than its best sample [s per s]:
+#: 100 ppm, five times a cheap crystal's drift.
+_DRIFT = 1e-4
+
+
+class StreamClock:
+    """One stream's view of the client's clock, from when its frames arrive.
+
+    A frame stamped ``t_us`` that arrives at server time ``now`` says the
+    client's clock reads at least ``t_us`` then (transit is never negative).
+    The smallest ``arrival - t_us`` seen (relaxed by 100 ppm of the time since,
+    for drift) is the offset of the two clocks, so a hit whose ``time_us`` is
+    below :meth:`client_now_us` has certainly missed its play time. Frames that
+    waited in a busy server arrive late and only raise that difference, so the
+    minimum ignores them. A stream whose time has run more than
+    :data:`REAL_TIME_SLACK_S` ahead of the wall clock since its first frame
+    (a replay at full speed) has no clock to be late against: it keeps every hit.
+
+    :meth:`pace_delay` says how long a stream running ahead of the wall clock
+    waits before its next frame, while the loop is contended.
+    """
+
+    def __init__(self):
+        self._offset_us: float | None = None  # min(arrival - t_us), relaxed
+        self._last_arrival: float | None = None
+        self._last_t_us: int | None = None
+        self._first: tuple[float, int] | None = None  # (arrival [s], t_us) of the first frame
+        self._anchor: tuple[float, int] | None = None  # (arrival [s], t_us) when pacing began
+
+    def observe(self, arrival_s: float, t_us: int):
+        """A frame stamped ``t_us`` [us, client clock] arrived at ``arrival_s`` [s, server clock]."""
+        sample = arrival_s * 1e6 - t_us
+        if self._offset_us is None:
+            self._offset_us = sample
+            self._first = (arrival_s, int(t_us))
+        else:
+            relaxed = self._offset_us + (arrival_s - self._last_arrival) * 1e6 * _DRIFT
+            self._offset_us = min(relaxed, sample)
+        self._last_arrival = arrival_s
+        self._last_t_us = int(t_us)
+
+    def client_now_us(self, now_s: float) -> float | None:
+        """The client's clock now [us], never later than it really is; None before a frame
+        and for a stream faster than real time."""
+        if self._offset_us is None:
+            return None
+        first_s, first_us = self._first
+        if (self._last_t_us - first_us) / 1e6 - (self._last_arrival - first_s) > REAL_TIME_SLACK_S:
+            return None
+        return now_s * 1e6 - self._offset_us
+
+    def pace_delay(self, now_s: float, *, contended: bool, max_ahead_s: float) -> float:
+        """Seconds to wait before taking the next frame.
+
+        0 while the loop is not contended. From the moment it is, the stream's
+        time may run at most ``max_ahead_s`` ahead of the wall clock (counted
+        from that moment: a replay that ran ahead before is not made to repay it).
+        """
+        if not contended or self._last_t_us is None:
+            self._anchor = None
+            return 0.0
+        if self._anchor is None:
+            self._anchor = (now_s, self._last_t_us)
+            return 0.0
+        since_s, since_us = self._anchor
+        ahead = (self._last_t_us - since_us) / 1e6 - (now_s - since_s)
+        return max(0.0, ahead - max_ahead_s)
