@@ -111,12 +111,14 @@ class LoopMonitor:
     interval_s, window_s : float
     contention_s : float
         A lag from this [s] up is contention (:meth:`contended_within`).
+    on_sample : callable, optional
+        ``lag_s -> None``, called with every observation (a metrics histogram).
     clock : callable, optional
         ``() -> seconds``; default the running loop's clock.
     """
 
     def __init__(self, interval_s: float = 0.02, window_s: float = 1.0, *,
-                 contention_s: float = 0.025, clock=None):
+                 contention_s: float = 0.025, on_sample=None, clock=None):
         self.interval_s = float(interval_s)
         self.window_s = float(window_s)
         self.contention_s = float(contention_s)
@@ -124,6 +126,7 @@ class LoopMonitor:
         self._samples: deque = deque()  # (woke_at, lag)
         self._due: float | None = None
         self._contended_at = float("-inf")
+        self._on_sample = on_sample
         #: Lag samples so far, and their sum [s] (a metrics exporter's counter).
         self.samples = 0
         self.total_lag_s = 0.0
@@ -141,6 +144,8 @@ class LoopMonitor:
             self._samples.popleft()
         if lag_s >= self.contention_s:
             self._contended_at = woke_at
+        if self._on_sample is not None:
+            self._on_sample(lag_s)
 
     @property
     def lag_s(self) -> float:

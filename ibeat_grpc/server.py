@@ -48,6 +48,7 @@ from ibeat_io.version import add_version_argument
 
 from .auth import TokenAuth, load_tokens
 from .load import ServerLimits
+from .observer import StreamObserver
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
 from .source import DEFAULT_MAX_LISTENERS, SourceConfig, SourceHub, SourceRunner, video_source
@@ -89,6 +90,9 @@ class RunningServer:
     #: The WebSocket transport's bound port, or None without one.
     ws_port: int | None = None
     ws_server: object = field(default=None, repr=False)
+    #: The Prometheus endpoint's bound port, or None without one.
+    metrics_port: int | None = None
+    metrics: object = field(default=None, repr=False)
     _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
@@ -105,6 +109,8 @@ class RunningServer:
                 finally:
                     if self.source is not None:
                         self.source.stop()
+                    if self.metrics is not None:
+                        self.metrics.stop()
                     self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
 
@@ -148,7 +154,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                  max_listeners: int = DEFAULT_MAX_LISTENERS,
                  ws_port: int | None = None, auth_tokens: tuple[bytes, ...] | None = None,
                  tls_client_ca=None, limits: ServerLimits = ServerLimits(),
-                 reflection_on: bool = True) -> RunningServer:
+                 reflection_on: bool = True, metrics_port: int | None = None) -> RunningServer:
     """Build and start a server; ``port=0`` picks a free port (tests). Returns it running.
 
     Parameters
@@ -184,6 +190,9 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
         Idle timeouts, the per-address cap, the overload rules (:mod:`ibeat_grpc.load`).
     reflection_on : bool
         Serve gRPC server reflection (``grpcurl ... list``).
+    metrics_port : int, optional
+        Serve Prometheus metrics at ``http://host:port/metrics`` (0: any free
+        port; :mod:`ibeat_grpc.metrics`); None: none.
 
     Raises
     ------
@@ -213,7 +222,8 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
                       creds=creds, outbox_size=outbox_size, max_gap_us=max_gap_us,
                       stats_interval_us=stats_interval_us, reuse_port=reuse_port, source=source,
                       first_pass=first_pass, max_listeners=max_listeners, ws_port=ws_port,
-                      auth_tokens=auth_tokens, limits=limits, reflection_on=reflection_on)
+                      auth_tokens=auth_tokens, limits=limits, reflection_on=reflection_on,
+                      metrics_port=metrics_port)
     except BaseException:
         if first_pass is not None:
             first_pass.close()
@@ -222,7 +232,7 @@ def start_server(port: int = 0, *, host: str = "127.0.0.1", networks=None,
 
 def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us,
            stats_interval_us, reuse_port, source, first_pass, max_listeners,
-           ws_port, auth_tokens, limits, reflection_on) -> RunningServer:
+           ws_port, auth_tokens, limits, reflection_on, metrics_port) -> RunningServer:
     if networks is None:
         from ibeat_models import load_networks
         networks = load_networks()
@@ -230,9 +240,16 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
     if source is not None:
         hub = SourceHub(SourceRunner.source_info(source, first_pass, stats_interval_us),
                         max_listeners=max_listeners, outbox_size=outbox_size)
+    metrics = bound_metrics = None
+    if metrics_port is not None:
+        from .metrics import ServerMetrics
+        metrics = ServerMetrics()
     servicer = IbeatServicer(networks, max_sessions=max_sessions, outbox_size=outbox_size,
                              max_gap_us=max_gap_us, stats_interval_us=stats_interval_us,
-                             source=hub, limits=limits)
+                             source=hub, limits=limits, observer=metrics or StreamObserver())
+    if metrics is not None:
+        metrics.watch(servicer)
+        bound_metrics = metrics.serve(host, metrics_port)
     address = f"{host}:{port}"
 
     async def build():
@@ -276,6 +293,8 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
     except BaseException:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
+        if metrics is not None:
+            metrics.stop()
         raise
     runner = None
     if source is not None:
@@ -283,7 +302,8 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
                               stats_interval_us=stats_interval_us).start()
     ws_bound = ws_server.sockets[0].getsockname()[1] if ws_server is not None else None
     return RunningServer(server, bound, servicer, health_servicer, f"{host}:{bound}", loop,
-                         thread, runner, ws_port=ws_bound, ws_server=ws_server)
+                         thread, runner, ws_port=ws_bound, ws_server=ws_server,
+                         metrics_port=bound_metrics, metrics=metrics)
 
 
 def main(argv=None) -> int:
@@ -314,6 +334,9 @@ def main(argv=None) -> int:
     parser.add_argument("--tls-client-ca", type=Path, metavar="F",
                         help="mutual TLS: PEM of the CAs a client certificate must chain to; "
                              "clients without one cannot connect (gRPC only)")
+    parser.add_argument("--metrics-port", type=int, metavar="N",
+                        help="serve Prometheus metrics at http://HOST:N/metrics (with --workers, "
+                             "worker i on N + i)")
     parser.add_argument("--no-reflection", action="store_true",
                         help="do not serve gRPC server reflection (production)")
     limits = parser.add_argument_group(
@@ -347,13 +370,16 @@ def main(argv=None) -> int:
     src.add_argument("--max-listeners", type=int, default=DEFAULT_MAX_LISTENERS,
                      help="concurrent Subscribe streams; more get RESOURCE_EXHAUSTED")
     args = parser.parse_args(argv)
-    for flag, port in (("--port", args.port), ("--ws-port", args.ws_port)):
+    for flag, port in (("--port", args.port), ("--ws-port", args.ws_port),
+                       ("--metrics-port", args.metrics_port)):
         if port is not None and not 0 <= port <= 65535:
             parser.error(f"{flag} must be a TCP port in 0-65535 (0: any free), got {port}")
     if args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
-    if args.workers > 1 and (args.port == 0 or args.ws_port == 0):
-        parser.error("--workers > 1 needs a fixed --port (and --ws-port) to share")
+    if args.workers > 1 and (args.port == 0 or args.ws_port == 0 or args.metrics_port == 0):
+        parser.error("--workers > 1 needs a fixed --port (and --ws-port, --metrics-port)")
+    if args.metrics_port is not None and args.metrics_port + args.workers - 1 > 65535:
+        parser.error(f"--metrics-port {args.metrics_port} + {args.workers - 1} workers is past 65535")
     has_source = args.camera is not None or args.video is not None
     if has_source and args.workers > 1:
         parser.error("--camera/--video run one source in one process; each of --workers "
@@ -410,7 +436,9 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
                                reuse_port=reuse_port, source=source,
                                max_listeners=args.max_listeners, ws_port=args.ws_port,
                                auth_tokens=tokens, tls_client_ca=args.tls_client_ca,
-                               limits=args.limits, reflection_on=not args.no_reflection)
+                               limits=args.limits, reflection_on=not args.no_reflection,
+                               metrics_port=(None if args.metrics_port is None
+                                             else args.metrics_port + worker))
     except (OSError, ValueError, SourceError) as e:  # ParameterError is a ValueError
         print(f"ibeat-server: {e}", file=sys.stderr)
         return 2
@@ -420,6 +448,8 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
     log.info("ibeat-server listening on %s (%s, %s, max %d sessions)", running.address,
              ("mutual TLS" if args.tls_client_ca else "TLS") if args.tls_cert else "plaintext",
              f"{len(tokens)} token(s)" if tokens else "no authentication", args.max_sessions)
+    if running.metrics_port is not None:
+        log.info("Prometheus metrics on http://%s:%d/metrics", args.host, running.metrics_port)
     if running.ws_port is not None:
         log.info("WebSocket transport on ws://%s:%d/ibeat.v1.Ibeat/Session (plaintext)",
                  args.host, running.ws_port)

@@ -51,6 +51,7 @@ from ibeat_io.version import package_version
 
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
 from .load import LoopMonitor, ServerLimits, StreamClock, peer_host
+from .observer import StreamObserver
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
 
@@ -431,6 +432,8 @@ class _Stream:
     #: Loop time [s] since which the reader waits for a client message; None while it works.
     waiting_since: float | None = None
     clock: StreamClock = field(default_factory=StreamClock)
+    #: How the stream ended (a status name), for the observer.
+    outcome: str = "CANCELLED"
 
 
 class SessionRegistry:
@@ -503,19 +506,23 @@ class IbeatServicer(pb_grpc.IbeatServicer):
     limits : ServerLimits
         Idle timeouts, the per-address cap and the overload rules
         (:mod:`ibeat_grpc.load`); they apply once :meth:`start` ran on the loop.
+    observer : StreamObserver
+        Told of sessions, frames, hits and the loop's lag (:mod:`ibeat_grpc.metrics`).
     """
 
     def __init__(self, networks, *, max_sessions: int = 64, outbox_size: int = OUTBOX_SIZE,
                  max_gap_us: int = MAX_GAP_US, stats_interval_us: int = STATS_INTERVAL_US,
-                 source=None, limits: ServerLimits = ServerLimits()):
+                 source=None, limits: ServerLimits = ServerLimits(),
+                 observer: StreamObserver = StreamObserver()):
         self.networks = networks
         self.limits = limits
+        self.observer = observer
         self.registry = SessionRegistry(max_sessions, limits.max_sessions_per_peer)
         self.outbox_size = outbox_size
         self.max_gap_us = max_gap_us
         self.stats_interval_us = stats_interval_us
         self.source = source
-        self.monitor = LoopMonitor(contention_s=limits.pace_lag_s)
+        self.monitor = LoopMonitor(contention_s=limits.pace_lag_s, on_sample=observer.loop_lag)
         self._tasks: list[asyncio.Task] = []
 
     def start(self):
@@ -591,15 +598,17 @@ class IbeatServicer(pb_grpc.IbeatServicer):
 
     async def Session(self, request_iterator, context):
         lag_s = self.monitor.lag_s
-        if lag_s > self.limits.refuse_lag_s:
-            log.warning("session refused: the event loop is %.0f ms behind", lag_s * 1e3)
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                f"server overloaded (its event loop is {lag_s * 1e3:.0f} ms "
-                                f"behind); retry later, or run more --workers")
         try:
+            if lag_s > self.limits.refuse_lag_s:
+                log.warning("session refused: the event loop is %.0f ms behind", lag_s * 1e3)
+                raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                  f"server overloaded (its event loop is {lag_s * 1e3:.0f} ms "
+                                  f"behind); retry later, or run more --workers")
             stream = self.registry.open(self.outbox_size, peer_host(context.peer()))
         except StreamError as e:
+            self.observer.session_refused(e.code.name)
             await context.abort(e.code, e.message)
+        self.observer.session_opened()
         outbox = stream.outbox
         pipeline = stream.pipeline = StreamPipeline(
             self.networks, session_id=stream.session_id, max_gap_us=self.max_gap_us,
@@ -607,8 +616,7 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             dropped=lambda: (outbox.events_dropped, outbox.stats_dropped))
         log.info("session %s opened by %s", stream.session_id, context.peer())
         reader = asyncio.get_running_loop().create_task(
-            _read(pipeline, stream, context, self.monitor, self.limits),
-            name=f"ibeat-session-{stream.session_id}")
+            _read(pipeline, stream, context, self), name=f"ibeat-session-{stream.session_id}")
         # This coroutine is the writer; gRPC cancels it on every abnormal end of the RPC
         # (client gone, deadline, server stop), and the finally frees the session.
         def last_words(error: StreamError):
@@ -616,12 +624,22 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                 return pipeline.stats(final=True)
             return None
 
+        def ended(code: str):
+            stream.outcome = code
+
+        def send(message):
+            message = _drop_late_hits(message, stream, self.monitor.now(), self.observer)
+            if message is not None and message.HasField("hits"):
+                self.observer.hits(len(message.hits.hits), 0)
+            return message
+
         try:
             await _write(outbox, context, f"session {stream.session_id}", last_words=last_words,
-                         send=lambda m: _drop_late_hits(m, stream, self.monitor.now()))
+                         send=send, on_end=ended)
         finally:
             reader.cancel()
             self.registry.release(stream)
+            self.observer.session_ended(stream.outcome)
             log.info("session %s closed (%d frames)", stream.session_id, pipeline.frames_processed)
 
     def shutdown(self):
@@ -639,9 +657,11 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                                                     "server is shutting down"))
 
 
-def _drop_late_hits(message, stream: _Stream, now_s: float):
+def _drop_late_hits(message, stream: _Stream, now_s: float,
+                    observer: StreamObserver = StreamObserver()):
     """``message`` without the hits whose play time has passed on the client's clock;
-    None when nothing is left to send. Counts what it drops on the stream's pipeline."""
+    None when nothing is left to send. Counts what it drops on the stream's pipeline
+    and tells the observer."""
     if not message.HasField("hits"):
         return message
     client_now_us = stream.clock.client_now_us(now_s)
@@ -650,6 +670,7 @@ def _drop_late_hits(message, stream: _Stream, now_s: float):
         return message
     late = [i for i, h in enumerate(hits) if h.time_us < client_now_us]
     stream.pipeline.hits_dropped_late += len(late)
+    observer.hits(0, len(late))
     if len(late) == len(hits):
         return None
     for i in reversed(late):
@@ -658,20 +679,23 @@ def _drop_late_hits(message, stream: _Stream, now_s: float):
 
 
 async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error: None,
-                 send=lambda message: message):
+                 send=lambda message: message, on_end=lambda code: None):
     """Writer of one stream: the outbox to the client until it finishes.
 
     Returns on a clean finish; aborts the RPC with the outbox's final status,
     after ``last_words(status)`` when that gives a message. ``send(message)``
-    gives what goes out for each message (None: nothing).
+    gives what goes out for each message (None: nothing). ``on_end(name)`` is
+    told the status name the stream ends with (``"OK"`` on a clean finish).
     """
     while True:
         try:
             message = outbox.get()
         except StopIteration:
+            on_end("OK")
             return
         except StreamError as e:
             log.info("%s ended: %s %s", name, e.code.name, e.message)
+            on_end(e.code.name)
             final = last_words(e)
             if final is not None:
                 await context.write(final)
@@ -684,14 +708,14 @@ async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error:
                 await context.write(message)
 
 
-async def _read(pipeline: StreamPipeline, stream: _Stream, context, monitor: LoopMonitor,
-                limits: ServerLimits):
+async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: IbeatServicer):
     """Reader task of one stream: client messages -> engine (inline, on the loop) -> outbox.
 
     While the loop is contended, a stream running ahead of real time waits
     before its next read (:meth:`StreamClock.pace_delay`), so it cannot starve the others.
     """
-    outbox = stream.outbox
+    outbox, monitor, limits = stream.outbox, servicer.monitor, servicer.limits
+    observer = servicer.observer
     try:
         while True:
             stream.waiting_since = monitor.now()
@@ -710,8 +734,12 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, monitor: Loo
             messages = pipeline.handle(request)
             for m in messages:
                 outbox.put(m, is_stats=m.HasField("stats"))
+                if m.HasField("restarted"):
+                    observer.restart()
             if is_frame:
-                pipeline.record_latency((time.perf_counter() - t0) * 1e6)
+                latency_s = time.perf_counter() - t0
+                pipeline.record_latency(latency_s * 1e6)
+                observer.frame(latency_s)
                 delay = stream.clock.pace_delay(
                     monitor.now(), contended=monitor.contended_within(limits.contention_memory_s),
                     max_ahead_s=limits.max_ahead_s)

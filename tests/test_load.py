@@ -364,3 +364,39 @@ def test_server_flags_for_limits_are_checked(argv, message, capsys):
         server_main(["--port", "0", *argv])
     assert e.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_gap_amplification_streams_are_paced_beside_healthy_ones(networks, frames):
+    """Three streams send frames 1.99 s apart as fast as they can (each makes the engine fill
+    2 s of grid frames) beside two real-time sessions: the attackers are held to about real
+    time, the healthy sessions finish with their hits. (The share on time under this load is
+    measured by ``ibeat bench --sections abuse``.)"""
+    running = start_server(0, networks=networks, max_sessions=8,
+                           limits=ServerLimits(pace_lag_s=0.005))
+    target = f"127.0.0.1:{running.port}"
+    t_us, kp = frames
+    n_attack = 200
+    attack_t = np.arange(n_attack, dtype=np.int64) * 1_990_000
+    attack_kp = kp[np.arange(n_attack) % len(kp)]
+    healthy_n = int(np.searchsorted(t_us, t_us[0] + 6_000_000))  # 6 s in real time
+    results = []
+    attackers = [threading.Thread(target=replay, args=(target, attack_t, attack_kp),
+                                  kwargs={"speed": None, "timeout_s": 8}, daemon=True)
+                 for _ in range(3)]
+    healthy = [threading.Thread(target=lambda: results.append(replay(
+        target, t_us[:healthy_n], kp[:healthy_n], speed=1.0, timeout_s=TIMEOUT_S)))
+        for _ in range(2)]
+    try:
+        for th in attackers + healthy:
+            th.start()
+        for th in healthy:
+            th.join(TIMEOUT_S)
+        taken = _on_loop(running, lambda: [s.pipeline.frames_processed
+                                          for s in running.servicer.registry.streams()])
+    finally:
+        running.stop(1)
+    assert len(results) == 2 and all(r.status == grpc.StatusCode.OK for r in results)
+    assert all(r.last_stats.frames_processed == healthy_n and len(r.hits) > 0 for r in results)
+    # About 6-7 s in: each attacker at most max_ahead_s + 7 s of stream time, 1.99 s per
+    # frame (plus the frames taken before the loop first lagged), far from all 200.
+    assert len(taken) == 3 and max(taken) <= 12, taken
