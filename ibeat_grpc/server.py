@@ -14,10 +14,12 @@ a background thread owned by the returned :class:`RunningServer`, so it can be
 used from synchronous code (tests, ``ibeat-server``'s main thread).
 
 Shutdown (SIGINT, SIGTERM or :meth:`RunningServer.stop`): health turns
-NOT_SERVING, new streams get UNAVAILABLE, every open stream (and listener)
-gets its last SessionStats and ends with UNAVAILABLE "server is shutting
-down", then ``server.stop(grace)`` lets in-flight RPCs finish for ``grace``
-seconds, then the source (if any) stops.
+NOT_SERVING, new streams get UNAVAILABLE; with ``--drain-s S`` open Session
+streams may run on for up to S seconds (behind a proxy, which sends new ones
+elsewhere meanwhile); then every open stream (and listener) gets its last
+SessionStats and ends with UNAVAILABLE "server is shutting down", then
+``server.stop(grace)`` lets in-flight RPCs finish for ``grace`` seconds, then
+the source (if any) stops.
 
 With ``--camera N`` or ``--video FILE`` the server also runs a source of its
 own, pose estimation and engine included, heard by any number of
@@ -96,16 +98,21 @@ class RunningServer:
     _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
-    def stop(self, grace_s: float = SHUTDOWN_GRACE_S):
-        """Graceful stop: end open streams cleanly, then ``server.stop(grace_s)``; blocks until done.
+    def stop(self, grace_s: float = SHUTDOWN_GRACE_S, drain_s: float = 0.0):
+        """Graceful stop; blocks until done.
 
-        Stops the loop thread too; calling it again does nothing.
+        Health turns NOT_SERVING and new streams get UNAVAILABLE at once; open
+        Session streams may run on for up to ``drain_s`` seconds (a proxy moves
+        new ones elsewhere meanwhile); those still open then get their last
+        stats and UNAVAILABLE, and ``server.stop(grace_s)`` lets in-flight RPCs
+        finish. Stops the loop thread too; calling it again does nothing.
         """
         with self._stop_lock:
             if not self._stopped:
                 self._stopped = True
                 try:
-                    asyncio.run_coroutine_threadsafe(self._shutdown(grace_s), self.loop).result()
+                    asyncio.run_coroutine_threadsafe(self._shutdown(grace_s, drain_s),
+                                                     self.loop).result()
                 finally:
                     if self.source is not None:
                         self.source.stop()
@@ -114,10 +121,14 @@ class RunningServer:
                     self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join()
 
-    async def _shutdown(self, grace_s: float):
+    async def _shutdown(self, grace_s: float, drain_s: float):
         await self.health.enter_graceful_shutdown()
         if self.ws_server is not None:
             self.ws_server.close(close_connections=False)  # no new sockets; open ones end below
+        self.servicer.drain()
+        end = self.loop.time() + drain_s
+        while self.servicer.active_sessions and self.loop.time() < end:
+            await asyncio.sleep(0.05)
         self.servicer.shutdown()
         await self.server.stop(grace_s)
         if self.ws_server is not None:
@@ -352,7 +363,12 @@ def main(argv=None) -> int:
                         help="open Session streams from one address (default: half of "
                              "--max-sessions; 0: no cap, e.g. behind a proxy)")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
-                        help="seconds in-flight RPCs get on SIGINT/SIGTERM")
+                        help="seconds in-flight RPCs get on SIGINT/SIGTERM, once open streams "
+                             "have been ended")
+    parser.add_argument("--drain-s", type=float, default=0.0, metavar="S",
+                        help="on SIGINT/SIGTERM, first let open Session streams run on for up "
+                             "to S seconds while new ones are refused and health says "
+                             "NOT_SERVING (behind a proxy, during a rolling update)")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     src = parser.add_argument_group(
@@ -390,6 +406,8 @@ def main(argv=None) -> int:
         parser.error(f"--source-seed must be >= 0, got {args.source_seed}")
     if args.max_listeners < 1:
         parser.error(f"--max-listeners must be >= 1, got {args.max_listeners}")
+    if not (args.grace >= 0 and args.drain_s >= 0):
+        parser.error("--grace and --drain-s must be >= 0 seconds")
     if args.max_sessions < 1:
         parser.error(f"--max-sessions must be >= 1, got {args.max_sessions}")
     if args.tls_client_ca is not None and args.tls_cert is None:
@@ -461,8 +479,12 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
         signal.signal(sig, lambda signum, frame: stop.set())
     while not stop.wait(0.5):
         pass
-    log.info("shutting down: ending %d open sessions", running.servicer.active_sessions)
-    running.stop(args.grace)
+    if args.drain_s > 0:
+        log.info("draining: %d open sessions get up to %g s", running.servicer.active_sessions,
+                 args.drain_s)
+    else:
+        log.info("shutting down: ending %d open sessions", running.servicer.active_sessions)
+    running.stop(args.grace, drain_s=args.drain_s)
     log.info("stopped")
     return 0
 

@@ -460,7 +460,8 @@ class SessionRegistry:
 
     def open(self, outbox_size: int, peer: str = "") -> _Stream:
         if self.shutting_down:
-            raise StreamError(grpc.StatusCode.UNAVAILABLE, "server is shutting down")
+            raise StreamError(grpc.StatusCode.UNAVAILABLE,
+                              "server is shutting down; reconnect (another replica takes it)")
         if len(self._streams) >= self.max_sessions:
             raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
                               f"server at its limit of {self.max_sessions} sessions; retry later")
@@ -641,6 +642,10 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             self.registry.release(stream)
             self.observer.session_ended(stream.outcome)
             log.info("session %s closed (%d frames)", stream.session_id, pipeline.frames_processed)
+
+    def drain(self):
+        """Refuse new streams (UNAVAILABLE); open Session streams go on. Call on the server's loop."""
+        self.registry.shutting_down = True
 
     def shutdown(self):
         """End every open stream and listener: its last stats, then UNAVAILABLE; refuse new ones.

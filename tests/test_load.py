@@ -400,3 +400,49 @@ def test_gap_amplification_streams_are_paced_beside_healthy_ones(networks, frame
     # About 6-7 s in: each attacker at most max_ahead_s + 7 s of stream time, 1.99 s per
     # frame (plus the frames taken before the loop first lagged), far from all 200.
     assert len(taken) == 3 and max(taken) <= 12, taken
+
+
+def test_draining_refuses_new_streams_and_lets_open_ones_finish(networks, frames):
+    """stop(drain_s=...): health NOT_SERVING and new streams refused at once; a stream that
+    ends within the drain ends normally (OK, its final stats), and the stop returns then."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    running = start_server(0, networks=networks, max_sessions=8)
+    target = f"127.0.0.1:{running.port}"
+    go_on = threading.Event()
+    result = {}
+    msgs = _frame_messages(frames, 20)
+
+    def client():
+        def requests():
+            yield _config()
+            yield from msgs[:10]
+            go_on.wait(TIMEOUT_S)
+            yield from msgs[10:]
+
+        with grpc.insecure_channel(target) as ch:
+            result["out"], result["code"], _ = _stream(ch, requests())
+
+    th = threading.Thread(target=client)
+    th.start()
+    stopper = threading.Thread(target=lambda: running.stop(1, drain_s=20))
+    try:
+        assert _wait_for(lambda: running.servicer.active_sessions == 1)
+        stopper.start()
+        with grpc.insecure_channel(target) as ch:
+            health = health_pb2_grpc.HealthStub(ch)
+            assert _wait_for(lambda: health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+                             .status == health_pb2.HealthCheckResponse.NOT_SERVING)
+            out, code, details = _stream(ch, [_config()])
+            assert code == grpc.StatusCode.UNAVAILABLE and "shutting down" in details
+        assert stopper.is_alive()  # still draining: the open stream goes on
+        t0 = time.monotonic()
+        go_on.set()
+        th.join(TIMEOUT_S)
+        stopper.join(TIMEOUT_S)
+        assert time.monotonic() - t0 < 10  # the stop returned when the stream ended
+    finally:
+        go_on.set()
+        running.stop(0)
+    assert result["code"] == grpc.StatusCode.OK
+    assert result["out"][-1].stats.final and result["out"][-1].stats.frames_processed == 20
