@@ -48,7 +48,8 @@ from ibeat_io.clips3d import (BODIES, DEFAULT_BODY, DEFAULT_FRAME, DEFAULT_RATE_
 from ibeat_io.session_options import add_session_options
 from ibeat_io.version import add_version_argument
 
-from .heard import (HeardMessages, add_connection_arguments, channel_from_args, lead_summary,
+from .heard import (CHANNEL_OPTIONS, HeardMessages, add_connection_arguments, channel_from_args,
+                    lead_summary,
                     percentiles, print_report, wait_for_server, write_heard)
 from .layouts import HANDEDNESS, LAYOUT_BY_NAME, UP_AXES
 from .v1 import ibeat_pb2 as pb
@@ -78,16 +79,18 @@ def clip_frames(timestamps_s, keypoints) -> tuple[np.ndarray, np.ndarray]:
 
 
 def frame_messages(timestamps_us, keypoints, *, config: pb.SessionConfig, speed: float | None,
-                   sent: dict | None = None, start=None):
-    """The client messages of a replay: config, then every frame, paced by ``speed``.
+                   sent: dict | None = None, start=None, first: int = 0):
+    """The client messages of a replay: config, then every frame from ``first``, paced by ``speed``.
 
     ``speed`` None sends as fast as gRPC takes them. ``sent`` collects
     ``frame_id -> perf_counter`` at hand-over; ``start`` (a one-item list) gets
-    the wall time [perf_counter s] the first frame's timestamp maps to.
+    the wall time [perf_counter s] the first frame's timestamp maps to, and
+    keeps the schedule when a reconnect goes on from a later frame.
     """
     yield pb.ClientMessage(config=config)
-    t0 = None
-    for i, (t, kp) in enumerate(zip(timestamps_us, keypoints)):
+    t0 = start[0] if start else None
+    for i in range(first, len(timestamps_us)):
+        t, kp = timestamps_us[i], keypoints[i]
         if t0 is None:
             t0 = time.perf_counter()
             if start is not None:
@@ -114,31 +117,81 @@ class Replay(HeardMessages):
     start: list = field(default_factory=list)
     status: grpc.StatusCode = grpc.StatusCode.OK
     details: str = ""
+    #: ``(perf_counter s, the status details that ended the stream before)`` per reconnect.
+    reconnects: list = field(default_factory=list)
+    #: Frames the streams before the last one processed (their last stats).
+    frames_acknowledged_before: int = 0
+
+
+#: Waits between reconnect attempts [s]: doubling from the first to the last.
+RECONNECT_BACKOFF_S = (0.05, 1.0)
 
 
 def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None = None,
-           speed: float | None = 1.0, timeout_s: float | None = None) -> Replay:
+           speed: float | None = 1.0, timeout_s: float | None = None,
+           reconnect_s: float = 0.0) -> Replay:
     """Stream frames to ``target`` (``"host:port"`` or a ``grpc.Channel``); collect the answers.
 
     A stream that ends with an error status is returned with ``status`` and
-    ``details`` set (what arrived before is kept).
+    ``details`` set (what arrived before is kept). With ``reconnect_s`` > 0, a
+    stream that ends UNAVAILABLE with frames left (a server shutting down, a
+    replica lost behind a proxy) is opened again, with backoff, for up to that
+    long [s]; it goes on with the frame due then (the server starts a fresh
+    session: new beat numbers, the tempo found again). Each reconnect is in
+    :attr:`Replay.reconnects`.
     """
     out = Replay(np.asarray(timestamps_us), speed)
-    channel = grpc.insecure_channel(target) if isinstance(target, str) else target
+    channel = (grpc.insecure_channel(target, options=CHANNEL_OPTIONS) if isinstance(target, str)
+               else target)
+    config = config or pb.SessionConfig()
+    n = len(timestamps_us)
     try:
         stub = pb_grpc.IbeatStub(channel)
-        requests = frame_messages(timestamps_us, keypoints, config=config or pb.SessionConfig(),
-                                  speed=speed, sent=out.sent_at, start=out.start)
-        try:
-            for message in stub.Session(requests, timeout=timeout_s):
-                out.received_at.append(time.perf_counter())
-                out.messages.append(message)
-        except grpc.RpcError as e:
-            out.status, out.details = e.code(), e.details()
+        first, give_up_at, wait = 0, None, RECONNECT_BACKOFF_S[0]
+        while True:
+            accepted, last_stats = False, None
+            out.status, out.details = grpc.StatusCode.OK, ""
+            requests = frame_messages(timestamps_us, keypoints, config=config, speed=speed,
+                                      sent=out.sent_at, start=out.start, first=first)
+            try:
+                for message in stub.Session(requests, timeout=timeout_s):
+                    out.received_at.append(time.perf_counter())
+                    out.messages.append(message)
+                    accepted = accepted or message.HasField("accepted")
+                    if message.HasField("stats"):
+                        last_stats = message.stats
+            except grpc.RpcError as e:
+                out.status, out.details = e.code(), e.details()
+            left = n - (max(out.sent_at) + 1 if out.sent_at else 0)
+            if out.status != grpc.StatusCode.UNAVAILABLE or reconnect_s <= 0 or left <= 0:
+                break
+            now = time.perf_counter()
+            if accepted:  # a stream that ran: a fresh budget and backoff
+                give_up_at, wait = now + reconnect_s, RECONNECT_BACKOFF_S[0]
+                out.frames_acknowledged_before += int(last_stats.frames_processed) \
+                    if last_stats is not None else 0
+                out.reconnects.append((now, out.details))
+            elif give_up_at is None:
+                give_up_at = now + reconnect_s
+            if now + wait > give_up_at:
+                break
+            time.sleep(wait)
+            wait = min(2 * wait, RECONNECT_BACKOFF_S[1])
+            first = _next_frame(out, timestamps_us, speed)
     finally:
         if isinstance(target, str):
             channel.close()
     return out
+
+
+def _next_frame(out: Replay, timestamps_us, speed) -> int:
+    """Where a reconnected stream goes on: the frame due now (real time), else the next unsent."""
+    unsent = max(out.sent_at) + 1 if out.sent_at else 0
+    if speed is None or not out.start:
+        return unsent
+    elapsed_us = (time.perf_counter() - out.start[0]) * 1e6 * speed
+    due = int(np.searchsorted(timestamps_us, int(timestamps_us[0]) + elapsed_us))
+    return max(unsent, min(due, len(timestamps_us) - 1))
 
 
 def hit_leads_ms(r: Replay) -> list | None:
@@ -169,7 +222,9 @@ def report(r: Replay) -> dict:
     out = {"status": r.status.name, "details": r.details,
            "speed": "max" if r.speed is None else r.speed,
            "frames_sent": len(r.sent_at),
-           "frames_acknowledged": int(stats.frames_processed) if stats else 0,
+           "frames_acknowledged": r.frames_acknowledged_before + (
+               int(stats.frames_processed) if stats else 0),
+           "reconnects": len(r.reconnects),
            "beats": len(r.beats), "hits": len(r.hits),
            "tempo_bpm": round(float(np.median([b.tempo_bpm for b in r.beats])), 2) if r.beats else None,
            "server_latency_p50_us": int(stats.latency_p50_us) if stats else None,
@@ -238,6 +293,10 @@ def main(argv=None) -> int:
                              "folder), a Dance-with-Melody DANCE_* folder, CMU .bvh[.gz] or "
                              ".amc, ibeat .npz with joints")
     parser.add_argument("--server", default="localhost:50051", help="host:port of ibeat-server")
+    parser.add_argument("--reconnect-s", type=float, default=10.0, metavar="S",
+                        help="when the server ends the stream as unavailable (shutting down, a "
+                             "replica lost behind a proxy), open a new one and go on, retrying "
+                             "with backoff for up to S seconds (0: never)")
     parser.add_argument("--serve", action="store_true",
                         help="start an ibeat-server on --server's address for this replay and "
                              "stop it after (fails at once, saying why, if it cannot start: "
@@ -300,7 +359,8 @@ def main(argv=None) -> int:
         with serving, channel_from_args(parser, args) as channel:
             if not wait_for_server(channel, args.server, args.wait_s, prog="ibeat-replay"):
                 return 2
-            r = replay(channel, t_us, kp, config=config, speed=args.speed)
+            r = replay(channel, t_us, kp, config=config, speed=args.speed,
+                       reconnect_s=args.reconnect_s)
     except ServerStartError as e:
         print(f"ibeat-replay: --serve: {e}", file=sys.stderr)
         return 2

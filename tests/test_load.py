@@ -446,3 +446,40 @@ def test_draining_refuses_new_streams_and_lets_open_ones_finish(networks, frames
         running.stop(0)
     assert result["code"] == grpc.StatusCode.OK
     assert result["out"][-1].stats.final and result["out"][-1].stats.frames_processed == 20
+
+
+def test_a_replay_reconnects_when_its_server_goes_and_another_comes(networks, frames):
+    """The server of a real-time replay stops (UNAVAILABLE); a new one comes up on the same port:
+    the replay opens a new stream there and goes on with the frame due, with backoff between."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    first = start_server(port, networks=networks)
+    t_us, kp = frames
+    n = int(np.searchsorted(t_us, t_us[0] + 5_000_000))  # 5 s in real time
+    result = {}
+    th = threading.Thread(target=lambda: result.update(r=replay(
+        f"127.0.0.1:{port}", t_us[:n], kp[:n], speed=1.0, timeout_s=TIMEOUT_S, reconnect_s=10)))
+    second = None
+    try:
+        th.start()
+        time.sleep(1.5)
+        first.stop(1)
+        time.sleep(0.5)  # no server for a while: the replay backs off
+        second = start_server(port, networks=networks)
+        th.join(TIMEOUT_S)
+    finally:
+        first.stop(0)
+        if second is not None:
+            second.stop(0)
+    r = result["r"]
+    assert r.status == grpc.StatusCode.OK, r.details
+    assert len(r.reconnects) == 1 and "shutting down" in r.reconnects[0][1]
+    accepted = [m for m in r.messages if m.HasField("accepted")]
+    assert len(accepted) == 2 and accepted[0].accepted.session_id != accepted[1].accepted.session_id
+    # Every frame went to one server or the other, but those due while none was up (0.5 s,
+    # the new server's start and the backoff: well under 2.5 s of the 5).
+    acknowledged = r.frames_acknowledged_before + r.last_stats.frames_processed
+    assert n - 75 <= acknowledged < n
+    assert max(r.sent_at) == n - 1
