@@ -18,7 +18,7 @@ The streams run the gRPC servicer's own handlers (:class:`IbeatServicer`'s
 registry (``--max-sessions`` counts both transports). A status ends the socket
 with close code ``4000 + status code`` (:func:`close_code`: 4003
 INVALID_ARGUMENT, 4004 DEADLINE_EXCEEDED, 4008 RESOURCE_EXHAUSTED, 4009
-FAILED_PRECONDITION, 4013 INTERNAL, 4014 UNAVAILABLE) and the reason ``"NAME: message"`` cut to the 123
+FAILED_PRECONDITION, 4013 INTERNAL, 4014 UNAVAILABLE, 4016 UNAUTHENTICATED) and the reason ``"NAME: message"`` cut to the 123
 bytes a close frame holds; errors the reader hits (bad JSON, an unknown enum
 name, a binary frame, a message over :data:`MAX_JSON_BYTES`) are
 INVALID_ARGUMENT or RESOURCE_EXHAUSTED like their gRPC twins, never a bare 1011.
@@ -166,11 +166,16 @@ async def _drain(websocket: ServerConnection):
         pass
 
 
-def _handler(servicer: IbeatServicer):
+def _handler(servicer: IbeatServicer, tokens):
     async def handle(websocket: ServerConnection):
         context = WebSocketContext(websocket)
         path = websocket.request.path
         try:
+            if tokens and not token_ok(websocket.request.headers.get("Authorization"), tokens):
+                # A close code, not an HTTP 401: a client (a browser, Godot) sees an HTTP
+                # refusal only as a failed connection and would retry it for ever.
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                    "a valid token is needed: Authorization: Bearer <token>")
             if path == SESSION_PATH:
                 await servicer.Session(None, context)
             else:
@@ -193,32 +198,27 @@ def _handler(servicer: IbeatServicer):
     return handle
 
 
-def _checker(tokens):
-    def check(connection: ServerConnection, request):
-        """Refuse the upgrade of any path but the two streams (HTTP 404), and without a
-        valid token when the server has some (HTTP 401)."""
-        if request.path not in (SESSION_PATH, SUBSCRIBE_PATH):
-            return connection.respond(
-                HTTPStatus.NOT_FOUND,
-                f"no such stream {request.path!r}; use {SESSION_PATH} or {SUBSCRIBE_PATH}\n")
-        if tokens and not token_ok(request.headers.get("Authorization"), tokens):
-            return connection.respond(HTTPStatus.UNAUTHORIZED,
-                                      "a valid token is needed: Authorization: Bearer <token>\n")
-        return None
-    return check
+def _check_path(connection: ServerConnection, request):
+    """Refuse the upgrade of any path but the two streams (HTTP 404)."""
+    if request.path not in (SESSION_PATH, SUBSCRIBE_PATH):
+        return connection.respond(
+            HTTPStatus.NOT_FOUND,
+            f"no such stream {request.path!r}; use {SESSION_PATH} or {SUBSCRIBE_PATH}\n")
+    return None
 
 
 async def serve_websocket(servicer: IbeatServicer, host: str, port: int, *,
                           reuse_port: bool = False, tokens: tuple[bytes, ...] | None = None):
     """Start the WebSocket transport on the running loop; returns the ``websockets`` server.
 
-    With ``tokens``, the upgrade request needs ``Authorization: Bearer <token>``.
+    With ``tokens``, the upgrade request needs ``Authorization: Bearer <token>``; without
+    it the socket is closed at once with 4016 UNAUTHENTICATED.
 
     Raises
     ------
     OSError
         The address could not be bound.
     """
-    return await serve(_handler(servicer), host, port, process_request=_checker(tokens),
+    return await serve(_handler(servicer, tokens), host, port, process_request=_check_path,
                        max_size=_HARD_LIMIT_BYTES, compression=None, reuse_port=reuse_port,
                        logger=logging.getLogger("ibeat_grpc.websocket"))

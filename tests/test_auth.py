@@ -3,7 +3,7 @@
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from ibeat_grpc.auth import load_tokens, token_ok
@@ -56,9 +56,12 @@ def test_the_token_opens_every_stream(server, aist_clip, monkeypatch):
 
 def test_the_websocket_needs_the_same_token(server):
     url = f"ws://127.0.0.1:{server.ws_port}{SESSION_PATH}"
-    with pytest.raises(InvalidStatus) as e:
-        connect(url, open_timeout=10)
-    assert e.value.response.status_code == 401
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        with connect(url, open_timeout=10, additional_headers=headers) as ws:
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=10)
+            assert ws.close_code == 4016  # UNAUTHENTICATED, which a client does not retry
+            assert ws.close_reason.startswith("UNAUTHENTICATED: a valid token is needed")
     with connect(url, open_timeout=10,
                  additional_headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
         ws.send('{"config": {}}')
