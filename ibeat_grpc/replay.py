@@ -135,7 +135,7 @@ def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None 
     A stream that ends with an error status is returned with ``status`` and
     ``details`` set (what arrived before is kept). With ``reconnect_s`` > 0, a
     stream that ends UNAVAILABLE with frames left (a server shutting down, a
-    replica lost behind a proxy) is opened again, with backoff, for up to that
+    replica lost behind a proxy: :func:`_lost_server`) is opened again, with backoff, for up to that
     long [s]; it goes on with the frame due then (the server starts a fresh
     session: new beat numbers, the tempo found again). Each reconnect is in
     :attr:`Replay.reconnects`.
@@ -163,7 +163,7 @@ def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None 
             except grpc.RpcError as e:
                 out.status, out.details = e.code(), e.details()
             left = n - (max(out.sent_at) + 1 if out.sent_at else 0)
-            if out.status != grpc.StatusCode.UNAVAILABLE or reconnect_s <= 0 or left <= 0:
+            if not _lost_server(out) or reconnect_s <= 0 or left <= 0:
                 break
             now = time.perf_counter()
             if accepted:  # a stream that ran: a fresh budget and backoff
@@ -182,6 +182,14 @@ def replay(target, timestamps_us, keypoints, *, config: pb.SessionConfig | None 
         if isinstance(target, str):
             channel.close()
     return out
+
+
+def _lost_server(out: Replay) -> bool:
+    """Whether the stream ended because its server went (not because it refused something):
+    UNAVAILABLE, or a stream reset by a proxy whose upstream died (INTERNAL "RST_STREAM":
+    Envoy cannot turn a reset after the response began into a status)."""
+    return out.status == grpc.StatusCode.UNAVAILABLE or (
+        out.status == grpc.StatusCode.INTERNAL and "RST_STREAM" in out.details)
 
 
 def _next_frame(out: Replay, timestamps_us, speed) -> int:

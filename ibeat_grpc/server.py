@@ -97,6 +97,11 @@ class RunningServer:
     metrics: object = field(default=None, repr=False)
     _stop_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stopped: bool = field(default=False, repr=False)
+    _drain_cut: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def cut_drain(self):
+        """End a :meth:`stop`'s drain now (a second SIGTERM); safe from any thread."""
+        self._drain_cut.set()
 
     def stop(self, grace_s: float = SHUTDOWN_GRACE_S, drain_s: float = 0.0):
         """Graceful stop; blocks until done.
@@ -127,7 +132,8 @@ class RunningServer:
             self.ws_server.close(close_connections=False)  # no new sockets; open ones end below
         self.servicer.drain()
         end = self.loop.time() + drain_s
-        while self.servicer.active_sessions and self.loop.time() < end:
+        while (self.servicer.active_sessions and self.loop.time() < end
+               and not self._drain_cut.is_set()):
             await asyncio.sleep(0.05)
         self.servicer.shutdown()
         await self.server.stop(grace_s)
@@ -266,7 +272,11 @@ def _start(port, *, host, networks, max_sessions, creds, outbox_size, max_gap_us
     async def build():
         server = grpc.aio.server(
             options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                     ("grpc.so_reuseport", int(reuse_port))],
+                     ("grpc.so_reuseport", int(reuse_port)),
+                     # A proxy's keep-alive pings on an idle connection are welcome (gRPC's
+                     # default answers them with GOAWAY too_many_pings).
+                     ("grpc.keepalive_permit_without_calls", 1),
+                     ("grpc.http2.min_ping_interval_without_data_ms", 5000)],
             interceptors=[TokenAuth(auth_tokens)] if auth_tokens else None)
         pb_grpc.add_IbeatServicer_to_server(servicer, server)
         health_servicer = health.aio.HealthServicer()
@@ -433,16 +443,19 @@ def main(argv=None) -> int:
                            name=f"ibeat-server-{i}") for i in range(1, args.workers)]
     for w in workers:
         w.start()
-    code = _serve(args, reuse_port=True, worker=0)
+    code = _serve(args, reuse_port=True, worker=0, others=workers)
     for w in workers:
-        if w.is_alive():
-            w.terminate()   # SIGTERM: the worker's own graceful stop
         w.join()
     return code or max((w.exitcode or 0) for w in workers)
 
 
-def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
-    """Run one server process until SIGINT/SIGTERM, then stop it gracefully."""
+def _serve(args, *, reuse_port: bool, worker: int = 0, others=()) -> int:
+    """Run one server process until SIGINT/SIGTERM, then stop it gracefully.
+
+    ``others``: worker processes to pass the stop on to at once (an orchestrator signals
+    only this one), so that every worker drains at the same time. A second signal ends
+    the drain now.
+    """
     logging.basicConfig(level=args.log_level,
                         format=f"%(asctime)s %(levelname)s %(name)s[{worker}]: %(message)s")
     from ibeat_video.errors import SourceError
@@ -475,10 +488,20 @@ def _serve(args, *, reuse_port: bool, worker: int = 0) -> int:
         log.info("source: %s, listen with Subscribe (ibeat-listen --server HOST:%d)",
                  running.servicer.source.description, running.port)
     stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            log.info("second signal: ending the drain now")
+            running.cut_drain()
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, frame: stop.set())
+        signal.signal(sig, on_signal)
     while not stop.wait(0.5):
         pass
+    for w in others:
+        if w.is_alive():
+            w.terminate()  # SIGTERM: the worker's own graceful stop, beside this one
     if args.drain_s > 0:
         log.info("draining: %d open sessions get up to %g s", running.servicer.active_sessions,
                  args.drain_s)

@@ -60,9 +60,10 @@ namespace Ibeat
         /// <summary>
         /// Whether a stream that ended with <paramref name="status"/> is worth reopening: the server
         /// was unreachable, busy, or failed in passing (UNAVAILABLE, RESOURCE_EXHAUSTED, UNKNOWN,
-        /// DEADLINE_EXCEEDED, ABORTED). A request the server refused (INVALID_ARGUMENT,
-        /// FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED, ...) fails the same way again,
-        /// and OK or CANCELLED is an end someone chose.
+        /// DEADLINE_EXCEEDED, ABORTED; and INTERNAL "RST_STREAM": a proxy such as Envoy resets a
+        /// stream whose server died, which gRPC reports so). A request the server refused
+        /// (INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED, PERMISSION_DENIED, ...) fails the
+        /// same way again, and OK or CANCELLED is an end someone chose.
         /// </summary>
         public static bool IsRetryable(IbeatStatus status)
         {
@@ -74,6 +75,8 @@ namespace Ibeat
                 case IbeatStatusCode.DeadlineExceeded:
                 case IbeatStatusCode.Aborted:
                     return true;
+                case IbeatStatusCode.Internal:
+                    return status.Detail.Contains("RST_STREAM");
                 default:
                     return false;
             }

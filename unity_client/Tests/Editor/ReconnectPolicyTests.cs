@@ -93,5 +93,14 @@ namespace Ibeat.Tests
         {
             Assert.AreEqual(retry, ReconnectPolicy.IsRetryable(new IbeatStatus(code, "x")));
         }
+
+        [Test]
+        public void AStreamResetByAProxyIsRetriedOtherInternalErrorsAreNot()
+        {
+            Assert.IsTrue(ReconnectPolicy.IsRetryable(new IbeatStatus(IbeatStatusCode.Internal,
+                "Received RST_STREAM with error code 2")));
+            Assert.IsFalse(ReconnectPolicy.IsRetryable(new IbeatStatus(IbeatStatusCode.Internal,
+                "internal error: ValueError")));
+        }
     }
 }
