@@ -7,7 +7,7 @@
     ibeat live --camera N | --video PATH [--no-audio] [--no-preview] [--duration-s S]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
     ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
-    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,timing,video]
+    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,timing,video]
                 [--data DIR] [--out DIR] [--json]
     ibeat kit --out DIR [--sample-rate HZ] [--seed N]
 
@@ -208,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "sessions), timing and video (those two only with --data)")
     p.add_argument("--soak-duration-s", type=float, default=600.0,
                    help="seconds the soak section runs")
+    p.add_argument("--soak-sessions", type=int, default=64,
+                   help="real-time sessions the soak section runs")
     p.add_argument("--data", type=Path, default=None,
                    help="data root laid out like shared/data: adds the musical timing on its "
                         "held-out clips")
@@ -431,9 +433,9 @@ def _cmd_bench(args) -> int:
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
-            or args.workers < 1:
-        raise IbeatError("--duration-s and --soak-duration-s must be > 0, --per-process and "
-                         "--workers >= 1")
+            or args.workers < 1 or args.soak_sessions < 1:
+        raise IbeatError("--duration-s and --soak-duration-s must be > 0, --per-process, "
+                         "--workers and --soak-sessions >= 1")
     if args.compute_frames is not None and args.compute_frames < 1:
         raise IbeatError("--compute-frames must be >= 1")
     if args.data is not None:
@@ -442,13 +444,18 @@ def _cmd_bench(args) -> int:
     if args.sections != ",".join(DEFAULT_SECTIONS):
         command.append(f"--sections {args.sections}")
     if "grpc" in sections:
-        command += [f"--sessions {args.sessions}", f"--duration-s {args.duration_s:g}"]
+        command.append(f"--sessions {args.sessions}")
+    if "grpc" in sections or "abuse" in sections:
+        command.append(f"--duration-s {args.duration_s:g}")
+    if {"grpc", "soak", "abuse"} & set(sections):
         if args.per_process != 8:
             command.append(f"--per-process {args.per_process}")
         if args.workers != 2:
             command.append(f"--workers {args.workers}")
     if "soak" in sections and args.soak_duration_s != 600:
         command.append(f"--soak-duration-s {args.soak_duration_s:g}")
+    if "soak" in sections and args.soak_sessions != 64:
+        command.append(f"--soak-sessions {args.soak_sessions}")
     if args.compute_frames is not None:
         command.append(f"--compute-frames {args.compute_frames}")
     if args.data is not None:
@@ -459,6 +466,7 @@ def _cmd_bench(args) -> int:
                              compute_frames=args.compute_frames, per_process=args.per_process,
                              workers=args.workers, data_dir=args.data,
                              soak_duration_s=args.soak_duration_s,
+                             soak_sessions=args.soak_sessions,
                              command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)

@@ -70,3 +70,24 @@ def test_bench_rejects_bad_options(capsys):
     assert main(["bench", "--sections", "gpu"]) == 2
     err = capsys.readouterr().err
     assert "--sessions" in err and "unknown --sections" in err
+
+
+def test_bench_soak_and_abuse_tiny_runs(capsys, tmp_path):
+    """The soak (memory over time, hits on time, errors) and abuse (gap amplification beside
+    healthy sessions) sections, shrunk to seconds."""
+    code = main(["bench", "--sections", "soak,abuse", "--soak-sessions", "2",
+                 "--soak-duration-s", "3", "--duration-s", "4", "--workers", "1",
+                 "--out", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    soak = report["soak"]["level"]
+    assert soak["sessions"] == 2 and soak["errors"] == 0 and soak["statuses"] == {"OK": 2}
+    assert len(soak["rss_series_mb"]) >= 1 and soak["rss_growth_last_half_mb"] is not None
+    assert set(report["soak"]["targets"]) == {"soak_rss_growth_mb", "soak_hits_on_time",
+                                              "soak_errors"}
+    abuse = report["abuse"]["level"]
+    assert abuse["sessions"] == 16 and abuse["attack"]["streams"] == 6
+    assert abuse["hits"] > 0 and abuse["statuses"] == {"OK": 16}
+    md = (tmp_path / "performance.md").read_text()
+    assert "## Soak" in md and "## Abuse: gap amplification" in md
+    assert "--soak-sessions 2" in md

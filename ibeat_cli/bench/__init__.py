@@ -27,9 +27,9 @@ Six sections, each optional:
   long before its play time each hit arrived (negative = late); the server's
   RSS is sampled from ``/proc/PID/status`` every 0.1 s
   (:mod:`~ibeat_cli.bench.procstat`).
-* **soak** (only when asked): 64 such sessions for 10 minutes; the server's
-  RSS every 10 s, hits on time, errors.
-* **abuse** (only when asked): 16 such sessions on one server process beside 6
+* **soak** (only when asked): 64 such sessions (``soak_sessions``) for 10
+  minutes; the server's RSS every 10 s, hits on time, errors.
+* **abuse** (only when asked): 16 such sessions (``duration_s`` each) on one server process beside 6
   streams sending frames 1.99 s apart as fast as they can (each frame makes the
   engine fill 2 s of grid frames): the healthy sessions' hits on time.
 * **timing** (:mod:`~ibeat_cli.bench.timing`, needs a data folder): every
@@ -68,7 +68,7 @@ DEFAULT_SECTIONS = ("compute", "grpc", "timing", "video")
 def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
-              soak_duration_s: float = 600.0, progress: bool = True):
+              soak_duration_s: float = 600.0, soak_sessions: int = 64, progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -79,10 +79,12 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
         report["grpc"] = bench_grpc(sessions, duration_s=duration_s, per_process=per_process,
                                     workers=workers, progress=progress)
     if "soak" in sections:
-        report["soak"] = bench_soak(64, duration_s=soak_duration_s, per_process=per_process,
+        report["soak"] = bench_soak(soak_sessions, duration_s=soak_duration_s,
+                                    per_process=per_process,
                                     workers=workers, progress=progress)
     if "abuse" in sections:
-        report["abuse"] = bench_abuse(16, per_process=per_process, progress=progress)
+        report["abuse"] = bench_abuse(16, duration_s=duration_s, per_process=per_process,
+                                      progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
     if "video" in sections and data_dir is not None:
