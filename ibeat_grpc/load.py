@@ -194,15 +194,26 @@ class StreamClock:
     (a replay at full speed) has no clock to be late against: it keeps every hit.
 
     :meth:`pace_delay` says how long a stream running ahead of the wall clock
-    waits before its next frame, while the loop is contended.
+    waits before its next frame, while the loop is contended. It counts the
+    stream's time as the engine's work: a step between two frames counts at
+    most ``max_step_us`` (the restart gap: a longer gap restarts the engine,
+    which costs nothing), so a clock that jumps far ahead is not made to wait
+    for the wall clock to catch up.
+
+    Parameters
+    ----------
+    max_step_us : int
+        Most stream time one step between frames counts for pacing [us].
     """
 
-    def __init__(self):
+    def __init__(self, max_step_us: int = 2_000_000):
+        self.max_step_us = int(max_step_us)
         self._offset_us: float | None = None  # min(arrival - t_us), relaxed
         self._last_arrival: float | None = None
         self._last_t_us: int | None = None
         self._first: tuple[float, int] | None = None  # (arrival [s], t_us) of the first frame
-        self._anchor: tuple[float, int] | None = None  # (arrival [s], t_us) when pacing began
+        self._work_us = 0  # stream time since the first frame, each step capped at max_step_us
+        self._anchor: tuple[float, int] | None = None  # (arrival [s], work [us]) when pacing began
 
     def observe(self, arrival_s: float, t_us: int):
         """A frame stamped ``t_us`` [us, client clock] arrived at ``arrival_s`` [s, server clock]."""
@@ -213,6 +224,7 @@ class StreamClock:
         else:
             relaxed = self._offset_us + (arrival_s - self._last_arrival) * 1e6 * _DRIFT
             self._offset_us = min(relaxed, sample)
+            self._work_us += max(0, min(int(t_us) - self._last_t_us, self.max_step_us))
         self._last_arrival = arrival_s
         self._last_t_us = int(t_us)
 
@@ -237,8 +249,8 @@ class StreamClock:
             self._anchor = None
             return 0.0
         if self._anchor is None:
-            self._anchor = (now_s, self._last_t_us)
+            self._anchor = (now_s, self._work_us)
             return 0.0
         since_s, since_us = self._anchor
-        ahead = (self._last_t_us - since_us) / 1e6 - (now_s - since_s)
+        ahead = (self._work_us - since_us) / 1e6 - (now_s - since_s)
         return max(0.0, ahead - max_ahead_s)

@@ -33,7 +33,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import grpc
@@ -431,7 +431,7 @@ class _Stream:
     closed: bool = False  # set on shutdown or timeout: the reader takes no more frames
     #: Loop time [s] since which the reader waits for a client message; None while it works.
     waiting_since: float | None = None
-    clock: StreamClock = field(default_factory=StreamClock)
+    clock: StreamClock | None = None  # set by the servicer, which knows the restart gap
     #: How the stream ended (a status name), for the observer.
     outcome: str = "CANCELLED"
 
@@ -611,6 +611,7 @@ class IbeatServicer(pb_grpc.IbeatServicer):
             await context.abort(e.code, e.message)
         self.observer.session_opened()
         outbox = stream.outbox
+        stream.clock = StreamClock(max_step_us=self.max_gap_us)
         pipeline = stream.pipeline = StreamPipeline(
             self.networks, session_id=stream.session_id, max_gap_us=self.max_gap_us,
             stats_interval_us=self.stats_interval_us,

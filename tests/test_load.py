@@ -483,3 +483,14 @@ def test_a_replay_reconnects_when_its_server_goes_and_another_comes(networks, fr
     acknowledged = r.frames_acknowledged_before + r.last_stats.frames_processed
     assert n - 75 <= acknowledged < n
     assert max(r.sent_at) == n - 1
+
+
+def test_pacing_counts_a_step_as_at_most_the_restart_gap():
+    """A clock that jumps far ahead (a restart: no engine work) is not paced for the jump."""
+    clock = StreamClock(max_step_us=2_000_000)
+    clock.observe(10.0, 0)
+    assert clock.pace_delay(10.0, contended=True, max_ahead_s=1.0) == 0.0  # anchored
+    clock.observe(10.001, 2 ** 62)        # 146,000 years ahead: counts 2 s
+    clock.observe(10.002, 2 ** 62 + 33_333)
+    delay = clock.pace_delay(10.002, contended=True, max_ahead_s=1.0)
+    assert delay == pytest.approx(2.033333 - 0.002 - 1.0, abs=1e-6)
