@@ -20,8 +20,12 @@ stream wait:
   back to real time. A stream sending frames 1.99 s apart (each costing the
   engine 2 s of grid frames) as fast as it can thus costs what a real-time
   stream costs.
-* **Admission**: while the loop lags more than ``refuse_lag_s``, new sessions
-  get RESOURCE_EXHAUSTED instead of making the open ones late.
+* **Admission and shedding**: while the server runs more than ``refuse_lag_s``
+  behind (the loop's lag, or the median delay with which real-time streams'
+  frames reach the engine: frames that wait in gRPC's queues never show in the
+  loop's lag), new sessions get RESOURCE_EXHAUSTED instead of making the open
+  ones late; if that lasts ``shed_after_s``, the newest session is ended with
+  RESOURCE_EXHAUSTED, one a second, until the rest are on time.
 * **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
   client's clock is not sent; it is counted (``SessionStats.hits_dropped_late``).
 
@@ -33,6 +37,8 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+
+import numpy as np
 
 __all__ = ["ServerLimits", "LoopMonitor", "StreamClock", "peer_host", "REAL_TIME_SLACK_S"]
 
@@ -58,6 +64,9 @@ class ServerLimits:
         How far [s] a stream's time may run ahead of the wall clock while paced.
     contention_memory_s : float
         Pacing stays on this long [s] after the loop last lagged.
+    shed_after_s : float
+        While the server stays ``refuse_lag_s`` behind this long [s], it ends its newest
+        session (at most one a second) so that the others are on time again.
     """
 
     config_timeout_s: float = 5.0
@@ -67,10 +76,11 @@ class ServerLimits:
     refuse_lag_s: float = 0.25
     max_ahead_s: float = 1.0
     contention_memory_s: float = 10.0
+    shed_after_s: float = 3.0
 
     def __post_init__(self):
         for name in ("config_timeout_s", "idle_timeout_s", "pace_lag_s", "refuse_lag_s",
-                     "max_ahead_s", "contention_memory_s"):
+                     "max_ahead_s", "contention_memory_s", "shed_after_s"):
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
@@ -127,6 +137,7 @@ class LoopMonitor:
         self._due: float | None = None
         self._contended_at = float("-inf")
         self._on_sample = on_sample
+        self._delays: deque = deque()  # (at, delay [s]) of real-time streams' frames
         #: Lag samples so far, and their sum [s] (a metrics exporter's counter).
         self.samples = 0
         self.total_lag_s = 0.0
@@ -155,6 +166,27 @@ class LoopMonitor:
         if self._due is not None:
             worst = max(worst, now - self._due)
         return worst
+
+    def frame_delay(self, at_s: float, delay_s: float):
+        """A real-time stream's frame reached the engine ``delay_s`` later than its fastest
+        (:attr:`StreamClock.delay_s`)."""
+        self._delays.append((at_s, delay_s))
+        while self._delays and self._delays[0][0] < at_s - self.window_s:
+            self._delays.popleft()
+
+    @property
+    def frame_delay_s(self) -> float:
+        """Median delay [s] of the real-time frames of the last window (0 without any): over
+        half the frames that late means the server as a whole is behind, not one client's
+        network."""
+        now = self.now()
+        delays = [d for t, d in self._delays if t >= now - self.window_s]
+        return float(np.median(delays)) if delays else 0.0
+
+    def behind_s(self) -> float:
+        """How far behind the server runs [s]: the worse of the loop's lag and the median
+        frame delay."""
+        return max(self.lag_s, self.frame_delay_s)
 
     def contended_within(self, memory_s: float) -> bool:
         """Whether the lag reached ``contention_s`` in the last ``memory_s`` seconds (or now)."""
@@ -228,13 +260,28 @@ class StreamClock:
         self._last_arrival = arrival_s
         self._last_t_us = int(t_us)
 
+    @property
+    def real_time(self) -> bool:
+        """Whether the stream has kept to real time since its first frame (within
+        :data:`REAL_TIME_SLACK_S`); False before a frame."""
+        if self._offset_us is None:
+            return False
+        first_s, first_us = self._first
+        return (self._last_t_us - first_us) / 1e6 - (self._last_arrival - first_s) \
+            <= REAL_TIME_SLACK_S
+
+    @property
+    def delay_s(self) -> float:
+        """How much later than its fastest frame the latest one arrived [s]: the time it
+        waited in queues (the network's, gRPC's, the loop's); 0 before a frame."""
+        if self._offset_us is None:
+            return 0.0
+        return (self._last_arrival * 1e6 - self._last_t_us - self._offset_us) / 1e6
+
     def client_now_us(self, now_s: float) -> float | None:
         """The client's clock now [us], never later than it really is; None before a frame
         and for a stream faster than real time."""
-        if self._offset_us is None:
-            return None
-        first_s, first_us = self._first
-        if (self._last_t_us - first_us) / 1e6 - (self._last_arrival - first_s) > REAL_TIME_SLACK_S:
+        if not self.real_time:
             return None
         return now_s * 1e6 - self._offset_us
 

@@ -533,10 +533,20 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                        loop.create_task(self._end_idle_streams(), name="ibeat-idle-streams")]
 
     async def _end_idle_streams(self, every_s: float = 0.25):
+        """Every ``every_s``: end idle streams, and shed the newest session while overloaded."""
         limits = self.limits
+        overloaded_since, last_shed = None, float("-inf")
         while True:
             await asyncio.sleep(every_s)
             now = self.monitor.now()
+            behind_s = self.monitor.behind_s()
+            if behind_s <= limits.refuse_lag_s:
+                overloaded_since = None
+            elif overloaded_since is None:
+                overloaded_since = now
+            elif now - overloaded_since >= limits.shed_after_s and now - last_shed >= 1.0:
+                last_shed = now
+                self._shed_newest(behind_s)
             for stream in self.registry.streams():
                 if stream.waiting_since is None or stream.closed:
                     continue
@@ -553,6 +563,24 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                 stream.closed = True
                 stream.outbox.finish([stream.pipeline.stats(final=True)] if configured else [],
                                      status=StreamError(grpc.StatusCode.DEADLINE_EXCEEDED, why))
+
+    def _shed_newest(self, behind_s: float):
+        """End the newest configured session (its final stats, then RESOURCE_EXHAUSTED); one
+        running ahead of real time (a replay, a client skipping time) goes before any live one."""
+        open_ = [s for s in self.registry.streams() if not s.closed and s.pipeline is not None
+                 and s.pipeline.session is not None]
+        ahead = [s for s in open_ if s.clock is not None and not s.clock.real_time]
+        if not open_:
+            return
+        stream = (ahead or open_)[-1]
+        log.warning("overloaded (%.0f ms behind for %g s): ending the newest session %s",
+                    behind_s * 1e3, self.limits.shed_after_s, stream.session_id)
+        stream.closed = True
+        stream.outbox.finish([stream.pipeline.stats(final=True)], status=StreamError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"server overloaded ({behind_s * 1e3:.0f} ms behind for "
+            f"{self.limits.shed_after_s:g} s): the newest session was ended to keep the "
+            f"others on time; retry later"))
 
     @property
     def active_sessions(self) -> int:
@@ -598,13 +626,13 @@ class IbeatServicer(pb_grpc.IbeatServicer):
                      outbox.events_dropped + outbox.stats_dropped)
 
     async def Session(self, request_iterator, context):
-        lag_s = self.monitor.lag_s
+        behind_s = self.monitor.behind_s()
         try:
-            if lag_s > self.limits.refuse_lag_s:
-                log.warning("session refused: the event loop is %.0f ms behind", lag_s * 1e3)
+            if behind_s > self.limits.refuse_lag_s:
+                log.warning("session refused: the server is %.0f ms behind", behind_s * 1e3)
                 raise StreamError(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                  f"server overloaded (its event loop is {lag_s * 1e3:.0f} ms "
-                                  f"behind); retry later, or run more --workers")
+                                  f"server overloaded ({behind_s * 1e3:.0f} ms behind); "
+                                  f"retry later, or run more --workers")
             stream = self.registry.open(self.outbox_size, peer_host(context.peer()))
         except StreamError as e:
             self.observer.session_refused(e.code.name)
@@ -736,7 +764,10 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
             t0 = time.perf_counter()
             is_frame = request.HasField("frame")
             if is_frame and pipeline.session is not None:
-                stream.clock.observe(monitor.now(), request.frame.timestamp_us)
+                arrival = monitor.now()
+                stream.clock.observe(arrival, request.frame.timestamp_us)
+                if stream.clock.real_time:
+                    monitor.frame_delay(arrival, stream.clock.delay_s)
             messages = pipeline.handle(request)
             for m in messages:
                 outbox.put(m, is_stats=m.HasField("stats"))

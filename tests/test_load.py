@@ -494,3 +494,64 @@ def test_pacing_counts_a_step_as_at_most_the_restart_gap():
     clock.observe(10.002, 2 ** 62 + 33_333)
     delay = clock.pace_delay(10.002, contended=True, max_ahead_s=1.0)
     assert delay == pytest.approx(2.033333 - 0.002 - 1.0, abs=1e-6)
+
+
+def test_frame_delay_is_how_late_a_real_time_frame_arrives_and_the_median_counts():
+    clock, _ = _real_time_clock(n=30)
+    assert clock.real_time and clock.delay_s <= 0.011
+    clock.observe(100.0 + 30 / 30 + 0.503, 5_000_000_000 + 1_000_000)  # waited 0.5 s in queues
+    assert clock.delay_s == pytest.approx(0.5, abs=0.011)
+    fast = StreamClock()
+    for i in range(100):
+        fast.observe(10.0 + i * 0.001, int(i / 30 * 1e6))
+    assert not fast.real_time
+
+    t = FakeClock()
+    m = LoopMonitor(window_s=1.0, clock=t)
+    for k in range(10):  # one stream's frames late (its own network), nine on time
+        m.frame_delay(t.t, 2.0 if k == 0 else 0.01)
+    assert m.frame_delay_s == pytest.approx(0.01) and m.behind_s() == pytest.approx(0.01)
+    for _ in range(20):
+        m.frame_delay(t.t, 0.4)
+    assert m.frame_delay_s == pytest.approx(0.4)
+    t.t += 2.0
+    assert m.frame_delay_s == 0.0
+
+
+def test_an_overloaded_server_ends_its_newest_session_first(networks):
+    running = start_server(0, networks=networks, max_sessions=8,
+                           limits=ServerLimits(refuse_lag_s=0.05, shed_after_s=0.5))
+    hold = threading.Event()
+    results = {}
+    monitor = running.servicer.monitor
+
+    def open_session(k):
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as ch:
+            results[k] = _stream(ch, [_config()], hold=hold)
+
+    threads = []
+    try:
+        for k in range(3):  # opened in this order: 2 is the newest
+            threads.append(threading.Thread(target=open_session, args=(k,)))
+            threads[-1].start()
+            assert _wait_for(lambda: running.servicer.active_sessions == k + 1)
+
+        async def overload(seconds):  # every real-time frame 1 s late, for a while
+            end = monitor.now() + seconds
+            while monitor.now() < end:
+                monitor.frame_delay(monitor.now(), 1.0)
+                await asyncio.sleep(0.05)
+
+        asyncio.run_coroutine_threadsafe(overload(1.2), running.loop).result(TIMEOUT_S)
+        assert _wait_for(lambda: 2 in results)
+        out, code, details = results[2]
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "newest session" in details
+        assert out[-1].stats.final
+        time.sleep(1.5)  # the overload is over: nobody else is shed
+        assert 0 not in results and running.servicer.active_sessions >= 1
+    finally:
+        hold.set()
+        for th in threads:
+            th.join(TIMEOUT_S)
+        running.stop(1)
+    assert results[0][1] == grpc.StatusCode.OK
