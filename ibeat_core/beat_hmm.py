@@ -279,7 +279,11 @@ class BeatHMM:
         np.ndarray, shape (n_states,)
             Their image at frame ``t + 1``, before its observation; total mass is kept.
         """
-        new = alpha[self._advance_from]
+        # Every cycle state but the landing ones moves k states on, within its beat: one
+        # shifted copy; the landing states and the silent state are written below.
+        new = np.empty_like(alpha)
+        k, n_cycle = self.config.substeps, self.silent_state
+        new[k:n_cycle] = alpha[:n_cycle - k]
         wrapping = alpha[self._wrapping]
         silent = alpha[self.silent_state]
         new[self._landing] = wrapping.T @ self.tempo_transition + silent * self._entry

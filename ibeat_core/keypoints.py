@@ -338,6 +338,11 @@ class Resampler:
             self._t, self._kp, self._masked = t, kp, (xy, valid)
             return g, xy[None]
         prev_xy, prev_valid = self._masked if self._masked is not None else self._mask(self._kp)
+        if n == 1:  # the usual case, one grid point strictly between the two frames
+            out, _ = _interpolate(g, np.array([self._t]), np.array([t]), prev_xy[None],
+                                  prev_valid[None], xy[None], valid[None], self.config.max_gap_s)
+            self._t, self._kp, self._masked = t, kp, (xy, valid)
+            return g, out
         ta = np.full(n, self._t)
         tb = np.full(n, t)
         exact = np.abs(g - t) <= 1e-9
@@ -384,6 +389,25 @@ def torso_length(xy) -> np.ndarray:
     sh = _midpoint(xy[:, LEFT_SHOULDER], xy[:, RIGHT_SHOULDER])
     hp = _midpoint(xy[:, LEFT_HIP], xy[:, RIGHT_HIP])
     return np.hypot(*(sh - hp).T)
+
+
+def _frame_torso(xy) -> float:
+    """:func:`torso_length` of one frame ``(17, 2)``, the same float, in scalar arithmetic:
+    the streaming front end calls it every frame, where array calls cost more than the maths."""
+    ls, rs, lh, rh = xy[[LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP]].tolist()
+    (sx, sy), (hx, hy) = _point_midpoint(ls, rs), _point_midpoint(lh, rh)
+    return float(np.hypot(sx - hx, sy - hy))
+
+
+def _point_midpoint(a, b):
+    """:func:`_midpoint` of two points ``[x, y]`` (Python floats)."""
+    a_ok = math.isfinite(a[0]) and math.isfinite(a[1])
+    b_ok = math.isfinite(b[0]) and math.isfinite(b[1])
+    if a_ok and b_ok:
+        return (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    if a_ok or b_ok:
+        return a if a_ok else b
+    return math.nan, math.nan
 
 
 #: Stand-ins for the torso length when no shoulder-hip pair is seen (a partial
@@ -483,8 +507,12 @@ class BodyScaleTracker:
         is not computed for a fixed scale)."""
         if self.config.body_scale is not None:
             return self._last
-        torso, stand_in = body_size(xy[None])
-        return self.process_frame(float(torso[0]), float(stand_in[0]))
+        torso = _frame_torso(xy)
+        if math.isnan(torso):  # no shoulder-hip pair: the stand-ins
+            torso, stand_in = (float(v[0]) for v in body_size(xy[None]))
+        else:
+            stand_in = math.nan
+        return self.process_frame(torso, stand_in)
 
     def process_frame(self, torso: float, stand_in: float = np.nan) -> float:
         """Take one frame's torso length and its stand-in (NaN if unseen); return the body scale."""
@@ -492,9 +520,9 @@ class BodyScaleTracker:
             return self._last
         a = self._torso.push(torso)
         b = self._stand_in.push(stand_in)
-        if np.isfinite(a):
+        if math.isfinite(a):
             self._last = a
-        elif np.isfinite(b):
+        elif math.isfinite(b):
             self._last = b
         return self._last
 
@@ -509,7 +537,7 @@ class _RunningMedian:
 
     def push(self, value: float) -> float:
         value = float(value)
-        valid = np.isfinite(value) and value > 0
+        valid = math.isfinite(value) and value > 0
         self._window.append(value if valid else None)
         if valid:
             bisect.insort(self._sorted, value)

@@ -424,7 +424,7 @@ class Session:
         self._decelerations.append(np.maximum(self._last_speed - speed, 0.0))
         self._last_speed = speed
         self._last_xy = xy
-        self._position[seen] = xy[seen]
+        np.copyto(self._position, xy, where=seen[:, None])
 
     def _driver_joint(self, period_s: float) -> int:
         """The joint that stopped hardest over the last beat: the body part 'playing' the drums."""

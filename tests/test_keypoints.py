@@ -3,8 +3,8 @@ import pytest
 
 from ibeat_core.errors import ParameterError
 from ibeat_core.keypoints import (BodyScaleTracker, KeypointConfig, Resampler, body_scale,
-                                  mask_missing, resample, torso_length, valid_keypoints,
-                                  valid_timestamps)
+                                  body_size, mask_missing, resample, torso_length,
+                                  valid_keypoints, valid_timestamps)
 
 
 def _walker(t):
@@ -98,6 +98,22 @@ def test_streaming_resampler_equals_offline():
     xy_on = np.concatenate([g[1] for g in got])
     np.testing.assert_array_equal(t_on, t_off)
     np.testing.assert_allclose(xy_on, xy_off, equal_nan=True, atol=1e-9)
+
+
+def test_streaming_body_scale_equals_the_array_functions_exactly():
+    """The per-frame scalar path of BodyScaleTracker gives the same floats as body_size."""
+    rng = np.random.default_rng(7)
+    xy = rng.normal(0, 50, size=(400, 17, 2))
+    # Every pattern of the four torso joints missing, and some frames with only stand-ins.
+    for i in range(400):
+        xy[i, [5, 6, 11, 12][:i % 5]] = np.nan
+    xy[::37] = np.nan
+    xy[::41, 0] = [0.0, 0.0]
+    torso, stand_in = body_size(xy)
+    online, offline = BodyScaleTracker(KeypointConfig()), BodyScaleTracker(KeypointConfig())
+    for i in range(len(xy)):
+        assert online.process_pose(xy[i]) == pytest.approx(
+            offline.process_frame(torso[i], stand_in[i]), rel=0, abs=0, nan_ok=True)
 
 
 def test_streaming_resampler_rejects_time_going_backwards():
