@@ -6,6 +6,7 @@
     ibeat render VIDEO -o out.mp4 [--midi out.mid] [--wav out.wav] [--pose-model lite|full]
     ibeat live --camera N | --video PATH [--no-audio] [--no-preview] [--duration-s S]
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
+    ibeat train drumgen-calibration --data DIR --out ibeat_models/drumgen
     ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
     ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,timing,video]
                 [--data DIR] [--out DIR] [--json]
@@ -138,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a network on every training sequence in DIR (laid out like "
                     "shared/data) and write its weights, ONNX graph and model card to OUT.",
         formatter_class=_HelpFormatter)
-    p.add_argument("what", choices=["visbeat", "reference", "mustyle", "drumgen", "mono",
-                                    "drumclassifier"], help="which network")
+    p.add_argument("what", choices=["visbeat", "reference", "mustyle", "drumgen",
+                                    "drumgen-calibration", "mono", "drumclassifier"],
+                   help="which network; drumgen-calibration refits only the body calibration "
+                        "in OUT's meta.json (a DrumGenNet folder), training nothing")
     _add_data_argument(p)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--steps", type=int, default=None, help="training steps (default: the config's)")

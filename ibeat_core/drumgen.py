@@ -14,6 +14,10 @@ This module holds everything around the network and no model file:
   can pass any object with a ``logits`` method);
 * :func:`sample_hits`, which turns logits into hits with a temperature and a
   density bias;
+* :class:`BodyCalibration`, what the live engine changes when the style comes
+  from a body rather than from drums: MuStyleNet's style mapped per 16th
+  position onto the feel's drum style, and a density bias (the network's
+  ``body_calibration`` table; :attr:`DrumGenConfig.body_calibration`);
 * :func:`hit_velocities`, the velocity rule: the paper drops RhythmicNet's
   velocity network and uses "the continuous [style] values as velocity for all
   drum hits at each time step". The style of the beat being generated is not
@@ -38,12 +42,14 @@ import numpy as np
 from .bar import BarConfig, BarCounter, BarPosition, bar_features
 from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index, split_beats
 from .errors import ParameterError
+from .style import StyleCalibration
 
 __all__ = [
     "CONTEXT_BEATS",
     "CONTEXT_STEPS",
     "DrumGenNetwork",
     "DrumGenConfig",
+    "BodyCalibration",
     "ACCENT_GAIN",
     "sample_hits",
     "hit_velocities",
@@ -163,6 +169,12 @@ class DrumGenConfig:
         conditional model: stronger guidance pushes each feel's drum classes
         away from its genre's (toms in punk and jazz) and makes it busier
         (docs/results.md, "Drums that sound like their feel"). Ignored for "any".
+    body_calibration : bool
+        The style comes from body motion (MuStyleNet), not from drums: apply
+        the network's :class:`BodyCalibration` (its style map for this feel and
+        its density bias, added to ``density``) when it has one. The session
+        sets it; off, DrumGenNet reads the style as it comes (drum style, as in
+        training).
 
     Examples
     --------
@@ -181,6 +193,7 @@ class DrumGenConfig:
     min_velocity: float = 0.3
     genre_strength: float = 1.0
     bar: BarConfig = BarConfig()
+    body_calibration: bool = False
 
     def __post_init__(self):
         genre_index(self.genre)
@@ -195,6 +208,89 @@ class DrumGenConfig:
                 and 0 <= self.genre_strength <= MAX_SETTING):
             raise ParameterError(f"genre_strength must be in [0, {MAX_SETTING:g}], "
                                  f"got {self.genre_strength!r}")
+        if not isinstance(self.body_calibration, (bool, np.bool_)):
+            raise ParameterError(f"body_calibration must be a bool, got {self.body_calibration!r}")
+
+
+class BodyCalibration:
+    """The body's style read as a feel's drum style, and the density it lacks.
+
+    MuStyleNet's style is already mapped onto GMD's style levels as a whole
+    (:class:`~ibeat_core.style.StyleCalibration`), but not per position in the
+    beat: a body accents the "e" more than drummers do and the "and" less
+    (mean style per 16th about .53/.39/.36/.38 against GMD's .71/.26/.53/.33),
+    so DrumGenNet, which learnt where hits go from the style, drops the kick
+    on the "and" and adds snares on the "e". The map is a quantile map per 16th
+    position: the value at quantile ``q`` of the body's style at that position
+    (on training motion) goes to the value at quantile ``q`` of the feel's GMD
+    drum style there. The body keeps its ranking (its accents still lead);
+    the levels become the feel's. ``density`` is one logit bias for every feel:
+    on body style DrumGenNet plays fewer hits per beat than GMD.
+
+    Parameters
+    ----------
+    source : array_like, shape (4, Q)
+        Quantiles of the body's style per 16th position, non-decreasing.
+    target : dict
+        Feel -> array (4, Q): the same quantiles of the feel's drum style; a
+        feel without one uses ``"any"``'s.
+    density : float
+        Logit bias added to ``DrumGenConfig.density``.
+
+    Examples
+    --------
+    >>> q = np.linspace(0, 1, 3)
+    >>> cal = BodyCalibration([q] * 4, {"any": [q, q * 0.5, q, q]}, density=0.2)
+    >>> cal.style_map("rock")(np.full(12, 0.5)).tolist()[:4]
+    [0.5, 0.25, 0.5, 0.5]
+    >>> cal.density
+    0.2
+    """
+
+    def __init__(self, source, target: dict, density: float = 0.0):
+        self.source = np.asarray(source, dtype=np.float64)
+        if self.source.ndim != 2 or self.source.shape[0] != STEPS_PER_BEAT:
+            raise ParameterError(f"source must have shape ({STEPS_PER_BEAT}, Q), "
+                                 f"got {self.source.shape}")
+        if "any" not in target:
+            raise ParameterError("target needs the 'any' feel")
+        self.target = {g: np.asarray(t, dtype=np.float64) for g, t in target.items()}
+        for g, t in self.target.items():
+            genre_index(g)
+            if t.shape != self.source.shape:
+                raise ParameterError(f"target {g!r} must have shape {self.source.shape}, "
+                                     f"got {t.shape}")
+        self.density = _valid_density(density)
+        # Validates each pair of quantile tables.
+        for t in self.target.values():
+            for p in range(STEPS_PER_BEAT):
+                StyleCalibration(self.source[p], t[p])
+
+    @classmethod
+    def of(cls, network) -> "BodyCalibration | None":
+        """The calibration a network carries: its ``body_calibration`` attribute or the
+        ``body_calibration`` entry of its model's meta (``ibeat_models/drumgen/meta.json``);
+        None without one (the paper's DrumGenNet)."""
+        table = getattr(network, "body_calibration", None)
+        if table is None:
+            meta = getattr(getattr(network, "model", None), "meta", None)
+            table = meta.get("body_calibration") if isinstance(meta, dict) else None
+        if table is None or isinstance(table, cls):
+            return table
+        return cls(table["source"], table["target"], table.get("density", 0.0))
+
+    def style_map(self, genre: str):
+        """A function: style (n * 4,) of whole beats -> the same read as ``genre``'s drum style."""
+        target = self.target.get(genre, self.target["any"])
+        maps = [StyleCalibration(self.source[p], target[p]) for p in range(STEPS_PER_BEAT)]
+
+        def apply(style):
+            out = np.array(style, dtype=np.float32)
+            for p, m in enumerate(maps):
+                out[p::STEPS_PER_BEAT] = m(out[p::STEPS_PER_BEAT])
+            return out
+
+        return apply
 
 
 def sample_hits(logits, *, temperature: float = 1.0, density: float = 0.0,
@@ -331,6 +427,10 @@ class DrumPatternGenerator:
         # A drummer's velocity per position and class for this feel, when the network has them.
         table = getattr(network, "velocity_levels", None)
         self._levels = None if table is None else np.asarray(table[config.genre], np.float32)
+        # Body style read as the feel's drum style, and a density bias (BodyCalibration).
+        body = BodyCalibration.of(network) if config.body_calibration else None
+        self._style_map = None if body is None else body.style_map(config.genre)
+        self._density = config.density + (0.0 if body is None else body.density)
         self.reset()
 
     def reset(self):
@@ -367,13 +467,17 @@ class DrumPatternGenerator:
         extra = {}
         if getattr(self.network, "bar_aware", False):
             extra["bar"] = bar_features(self.position, self.config.bar.phrase_bars)
-        logits = self.network.logits(style, self._hits_ctx.copy(), self._genre, **extra)
+        # The network reads the body's style as the feel's drum style; the bar count and the
+        # velocities keep the body's own.
+        net_style = style if self._style_map is None else self._style_map(style)
+        logits = self.network.logits(net_style, self._hits_ctx.copy(), self._genre, **extra)
         strength = self.config.genre_strength
         if self._genre != 0 and strength != 1.0:
-            free = self.network.logits(style, self._hits_ctx.copy(), 0, **extra)
+            free = self.network.logits(net_style, self._hits_ctx.copy(), 0, **extra)
             logits = free + strength * (np.asarray(logits) - free)
         cfg = self.config
-        hits = sample_hits(logits, temperature=cfg.temperature, density=cfg.density,
+        hits = sample_hits(logits, temperature=cfg.temperature,
+                           density=float(np.clip(self._density, -MAX_SETTING, MAX_SETTING)),
                            rng=self._rng)
         self._hits_ctx = np.concatenate(
             [self._hits_ctx[STEPS_PER_BEAT:], hits.astype(np.float32)])

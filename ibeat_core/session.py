@@ -17,7 +17,9 @@ interval:
 * **Poly** (ours): the style of the last three beat intervals before ``b``
   (12 sixteenths of the envelope, :func:`~ibeat_core.style.beat_style`, mapped
   onto the scale of real drums by the style network's calibration) goes to
-  DrumGenNet, which returns the next beat's hit matrix. The last sixteenth or
+  DrumGenNet, which returns the next beat's hit matrix; the bar-aware DrumGenNet
+  reads it per 16th position as the feel's drum style, with a density bias
+  (:class:`~ibeat_core.drumgen.BodyCalibration`). The last sixteenth or
   so before ``b`` has not happened yet when the hits must leave; it repeats the
   same sixteenth of the beat before. A new rhythm in the body changes the style
   and so the pattern within a beat or two.
@@ -203,9 +205,11 @@ class SessionConfig:
         return replace(self.rhythm, keypoints=self.body3d.keypoint_config(self.rhythm.keypoints))
 
     def drumgen_config(self) -> DrumGenConfig:
+        # The style is the body's: DrumGenNet reads it through its BodyCalibration, if any.
         return DrumGenConfig(genre=self.genre, temperature=self.temperature,
                              density=self.density, seed=self.seed,
-                             genre_strength=self.genre_strength, bar=BarConfig(meter=self.meter))
+                             genre_strength=self.genre_strength, bar=BarConfig(meter=self.meter),
+                             body_calibration=True)
 
 
 @dataclass(frozen=True)

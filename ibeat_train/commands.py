@@ -16,9 +16,11 @@ from ibeat_io.beat_data import PRODUCT_SOURCES, SOURCES, VALIDATION, build_beat_
 __all__ = ["TRAINERS", "train"]
 
 
-#: What ``ibeat train`` can train, and the module whose ``train_command`` does it.
+#: What ``ibeat train`` can train, and the module whose ``train_command`` does it;
+#: "drumgen-calibration" refits only DrumGenNet's body calibration (``drumgen`` fits it too).
 TRAINERS = {"visbeat": None, "reference": None, "mustyle": "mustyle", "drumgen": "drumgen",
-            "mono": "mono", "drumclassifier": "drum_classifier"}
+            "drumgen-calibration": "body_calibration", "mono": "mono",
+            "drumclassifier": "drum_classifier"}
 
 
 def train(what: str, data_dir, out_dir, *, steps: int | None = None, seed: int = 0) -> Path:

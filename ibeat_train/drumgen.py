@@ -547,8 +547,12 @@ def drumgen_parity(net: DrumGenNet, onnx_path, windows: DrumGenWindows, *,
 
 def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
                   command: str = "") -> Path:
-    """``ibeat train drumgen``: GMD from ``data_dir/groove-midi``; everything to ``out_dir``."""
+    """``ibeat train drumgen``: GMD from ``data_dir/groove-midi``; everything to ``out_dir``,
+    with the body calibration fitted on ``data_dir``'s training motion."""
+    from ibeat_models import load_networks
     from ibeat_models.drumgen import DrumGenRuntime
+
+    from .body_calibration import fit_body_calibration
 
     torch.set_num_threads(1)
     out = Path(out_dir)
@@ -558,6 +562,9 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     train, validation = build_windows(train_perf), build_windows(val_perf)
     if not len(train) or not len(validation):
         raise FileNotFoundError(f"{gmd} has no GMD train and validation windows")
+    # It depends on VisBeatNet, MuStyleNet and the data, not on the weights trained here:
+    # fitted first, so a folder without the training motion fails before training.
+    body_calibration = fit_body_calibration(data_dir, load_networks(), performances=train_perf)
     cfg = DrumGenConfigTrain(seed=seed, **({"steps": steps} if steps else {}))
     net, history = train_drumgen(train, validation, cfg)
     data = {"data_dir": str(data_dir), "train_performances": len(train_perf),
@@ -577,6 +584,7 @@ def train_command(data_dir, out_dir, *, steps: int | None = None, seed: int = 0,
     meta["next_beat_f1"] = next_beat_f1(net, validation)
     meta["genre_statistics"] = genre_statistics(DrumGenRuntime(path), train_perf, val_perf,
                                                 seed=seed)
+    meta["body_calibration"] = body_calibration
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     f1 = meta["next_beat_f1"]["micro"]
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KiB), {meta['parameters']} parameters; "

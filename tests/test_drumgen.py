@@ -202,6 +202,73 @@ def test_shipped_model_loads_and_generates_without_torch_or_data():
     assert (dense > 0).sum() > (a > 0).sum() > (sparse > 0).sum()
 
 
+class Calibrated(FlatLogits):
+    """A stand-in network with a body calibration: the "e" read at half its level, bias +1."""
+
+    def __init__(self, value=0.0):
+        super().__init__(value)
+        q = np.linspace(0.0, 1.0, 5)
+        self.body_calibration = {"source": [q] * 4, "density": 1.0,
+                                 "target": {"any": [q] * 4, "jazz": [q, q / 2, q, q]}}
+
+
+def test_body_calibration_reads_the_body_style_as_the_feels_drum_style():
+    net = Calibrated(-1.0)
+    style = np.full(12, 0.8, np.float32)
+    gen = DrumPatternGenerator(net, DrumGenConfig(genre="jazz", temperature=0,
+                                                  body_calibration=True))
+    vel = gen.next_beat(style)
+    # The network saw the "e" (step 1 of each beat) mapped, the other steps as they came.
+    np.testing.assert_allclose(net.seen[0][0], np.tile([0.8, 0.4, 0.8, 0.8], 3), rtol=1e-6)
+    # Logit -1 plus the bias +1 is not above 0: no hit at temperature 0; +1.5 more is.
+    assert not vel.any()
+    dense = DrumPatternGenerator(Calibrated(-1.0), DrumGenConfig(
+        genre="jazz", temperature=0, density=0.5, body_calibration=True)).next_beat(style)
+    assert dense.all()
+    # The velocities keep the body's own style (no accent in a flat style: the floor rule).
+    np.testing.assert_allclose(dense, 0.8)
+    # A feel without a table of its own uses "any"'s; off (the default), nothing changes.
+    other = Calibrated(-1.0)
+    DrumPatternGenerator(other, DrumGenConfig(genre="rock", body_calibration=True)).next_beat(style)
+    np.testing.assert_allclose(other.seen[0][0], style)
+    plain = Calibrated(-1.0)
+    assert not DrumPatternGenerator(plain, DrumGenConfig(genre="jazz", temperature=0,
+                                                         density=0.5)).next_beat(style).any()
+    np.testing.assert_allclose(plain.seen[0][0], style)
+
+
+def test_body_calibration_rejects_bad_tables():
+    from ibeat_core.drumgen import BodyCalibration
+    q = np.linspace(0.0, 1.0, 5)
+    with pytest.raises(ParameterError, match="shape"):
+        BodyCalibration([q] * 3, {"any": [q] * 3})
+    with pytest.raises(ParameterError, match="any"):
+        BodyCalibration([q] * 4, {"rock": [q] * 4})
+    with pytest.raises(ParameterError):
+        BodyCalibration([q] * 4, {"any": [q] * 4, "disco": [q] * 4})
+    with pytest.raises(ParameterError, match="non-decreasing"):
+        BodyCalibration([q[::-1]] * 4, {"any": [q] * 4})
+    with pytest.raises(ParameterError):
+        BodyCalibration([q] * 4, {"any": [q] * 4}, density=float("nan"))
+    with pytest.raises(ParameterError):
+        DrumGenConfig(body_calibration="yes")
+
+
+def test_shipped_body_calibration_and_the_session_uses_it():
+    from ibeat_core.drumgen import BodyCalibration
+    from ibeat_core.session import SessionConfig
+    cal = BodyCalibration.of(DrumGenRuntime())
+    assert set(cal.target) == set(GENRES) and cal.source.shape == (4, 101)
+    assert 0.0 < cal.density < 0.5
+    # The body accents the "e" more than drummers and the "and" less; the map undoes it.
+    median = [np.interp(0.5, np.linspace(0, 1, 101), cal.source[p]) for p in range(4)]
+    mapped = cal.style_map("rock")(np.tile(median, 3))
+    assert mapped[1] < median[1] and mapped[2] > median[2]
+    assert BodyCalibration.of(DrumGenRuntime("drumgen_paper")) is None
+    assert SessionConfig().drumgen_config().body_calibration
+    assert not DrumGenConfig().body_calibration
+
+
 @pytest.fixture(scope="module")
 def fixture_windows():
     torch = pytest.importorskip("torch")
