@@ -8,7 +8,7 @@
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
     ibeat train drumgen-calibration --data DIR --out ibeat_models/drumgen
     ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
-    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,timing,video]
+    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,capacity,timing,video]
                 [--data DIR] [--out DIR] [--json]
     ibeat kit --out DIR [--sample-rate HZ] [--seed N]
 
@@ -208,11 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sections", default="compute,grpc,timing,video",
                    help="which sections to run, of compute, grpc, soak (64 sessions for "
                         "--soak-duration-s), abuse (gap-amplification streams beside 16 "
-                        "sessions), timing and video (those two only with --data)")
+                        "sessions), capacity (sessions one server core holds), timing and video "
+                        "(those two only with --data)")
     p.add_argument("--soak-duration-s", type=float, default=600.0,
                    help="seconds the soak section runs")
     p.add_argument("--soak-sessions", type=int, default=64,
                    help="real-time sessions the soak section runs")
+    p.add_argument("--capacity-sessions", default="16,24,32,40,48,56",
+                   help="load levels of the capacity section (one server core), comma-separated")
     p.add_argument("--data", type=Path, default=None,
                    help="data root laid out like shared/data: adds the musical timing on its "
                         "held-out clips")
@@ -433,6 +436,7 @@ def _cmd_bench(args) -> int:
                          f"{', '.join(BENCH_SECTIONS)}")
     try:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
+        capacity = parse_sessions(args.capacity_sessions, "--capacity-sessions") if "capacity" in sections else []
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
@@ -448,9 +452,11 @@ def _cmd_bench(args) -> int:
         command.append(f"--sections {args.sections}")
     if "grpc" in sections:
         command.append(f"--sessions {args.sessions}")
-    if "grpc" in sections or "abuse" in sections:
+    if {"grpc", "abuse", "capacity"} & set(sections):
         command.append(f"--duration-s {args.duration_s:g}")
-    if {"grpc", "soak", "abuse"} & set(sections):
+    if "capacity" in sections and args.capacity_sessions != "16,24,32,40,48,56":
+        command.append(f"--capacity-sessions {args.capacity_sessions}")
+    if {"grpc", "soak", "abuse", "capacity"} & set(sections):
         if args.per_process != 8:
             command.append(f"--per-process {args.per_process}")
         if args.workers != 2:
@@ -469,7 +475,7 @@ def _cmd_bench(args) -> int:
                              compute_frames=args.compute_frames, per_process=args.per_process,
                              workers=args.workers, data_dir=args.data,
                              soak_duration_s=args.soak_duration_s,
-                             soak_sessions=args.soak_sessions,
+                             soak_sessions=args.soak_sessions, capacity_sessions=capacity,
                              command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)

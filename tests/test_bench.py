@@ -91,3 +91,32 @@ def test_bench_soak_and_abuse_tiny_runs(capsys, tmp_path):
     md = (tmp_path / "performance.md").read_text()
     assert "## Soak" in md and "## Abuse: gap amplification" in md
     assert "--soak-sessions 2" in md
+
+
+def test_bench_capacity_tiny_run(capsys, tmp_path):
+    """The capacity section, shrunk: one server process pinned to one CPU, its clients to the
+    others, two small levels; the server really ran on that CPU alone."""
+    code = main(["bench", "--sections", "capacity", "--capacity-sessions", "1,2",
+                 "--duration-s", "3", "--out", str(tmp_path), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    cap = report["capacity"]
+    if cap.get("skipped"):
+        pytest.skip(cap["skipped"])
+    assert len(cap["server_cpus"]) == 1 and not set(cap["server_cpus"]) & set(cap["client_cpus"])
+    assert [lv["sessions"] for lv in cap["levels"]] == [1, 2]
+    for lv in cap["levels"]:
+        assert lv["statuses"] == {"OK": lv["sessions"]} and lv["hits"] > 0
+        assert lv["held"] == (lv["hits_on_time_share"] >= 0.99
+                              and lv["server_latency_ms"]["p99_worst_session"] <= 10.0)
+    held = [lv["sessions"] for lv in cap["levels"] if lv["held"]]
+    assert cap["sessions_per_core"] == (max(held) if held else None)
+    if held:
+        assert cap["nodes"]["4"] == 4 * max(held)
+    md = (tmp_path / "performance.md").read_text()
+    assert "## Capacity per core" in md and "--capacity-sessions 1,2" in md
+
+
+def test_bench_rejects_bad_capacity_levels(capsys):
+    assert main(["bench", "--sections", "capacity", "--capacity-sessions", "8,x"]) == 2
+    assert "--capacity-sessions takes comma-separated counts" in capsys.readouterr().err

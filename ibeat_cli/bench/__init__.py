@@ -1,6 +1,6 @@
 """``ibeat bench``: compute, gRPC latency and musical timing of the real-time engine.
 
-Six sections, each optional:
+Seven sections, each optional:
 
 * **compute** (:mod:`~ibeat_cli.bench.compute`, one thread): the bundled clip
   streamed at 30 fps (a live client's rate) through
@@ -32,6 +32,10 @@ Six sections, each optional:
 * **abuse** (only when asked): 16 such sessions (``duration_s`` each) on one server process beside 6
   streams sending frames 1.99 s apart as fast as they can (each frame makes the
   engine fill 2 s of grid frames): the healthy sessions' hits on time.
+* **capacity** (only when asked): one server process pinned to one CPU, its
+  clients to the others, at 16 to 56 real-time sessions (``capacity_sessions``,
+  ``duration_s`` each): the most it holds with >= 99% of hits on time and
+  server p99 <= 10 ms, and what nodes of 1-16 cores hold at one worker per core.
 * **timing** (:mod:`~ibeat_cli.bench.timing`, needs a data folder): every
   held-out sequence of :func:`ibeat_io.beat_data.build_beat_examples` (view 0),
   through :func:`~ibeat_core.session.run_session` in Poly and Mono mode: the
@@ -52,7 +56,8 @@ import time
 
 from .common import TARGETS
 from .compute import STAGES, bench_compute
-from .load import bench_abuse, bench_grpc, bench_soak, loop_frames, parse_sessions
+from .load import (CAPACITY_SESSIONS, bench_abuse, bench_capacity, bench_grpc, bench_soak,
+                   loop_frames, parse_sessions)
 from .report import _machine, format_bench
 from .timing import bench_timing, nearest_distances
 
@@ -60,7 +65,7 @@ __all__ = ["BENCH_SECTIONS", "DEFAULT_SECTIONS", "TARGETS", "STAGES", "bench_com
            "format_bench", "loop_frames", "nearest_distances", "parse_sessions"]
 
 #: Every section of ``ibeat bench``, in the order they run.
-BENCH_SECTIONS = ("compute", "grpc", "soak", "abuse", "timing", "video")
+BENCH_SECTIONS = ("compute", "grpc", "soak", "abuse", "capacity", "timing", "video")
 #: What ``ibeat bench`` runs unless told (the soak takes 10 minutes).
 DEFAULT_SECTIONS = ("compute", "grpc", "timing", "video")
 
@@ -68,7 +73,8 @@ DEFAULT_SECTIONS = ("compute", "grpc", "timing", "video")
 def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
-              soak_duration_s: float = 600.0, soak_sessions: int = 64, progress: bool = True):
+              soak_duration_s: float = 600.0, soak_sessions: int = 64,
+              capacity_sessions=CAPACITY_SESSIONS, progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -85,6 +91,9 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
     if "abuse" in sections:
         report["abuse"] = bench_abuse(16, duration_s=duration_s, per_process=per_process,
                                       progress=progress)
+    if "capacity" in sections:
+        report["capacity"] = bench_capacity(capacity_sessions, duration_s=duration_s,
+                                            per_process=per_process, progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
     if "video" in sections and data_dir is not None:

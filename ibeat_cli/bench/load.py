@@ -8,6 +8,7 @@ sessions; the server's memory and CPU come from :mod:`~ibeat_cli.bench.procstat`
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,7 +20,8 @@ import numpy as np
 from .common import TARGETS, _log
 from .procstat import _RssSampler, _tree_cpu_s, _tree_status
 
-__all__ = ["GRPC_FPS", "ATTACK", "bench_grpc", "bench_soak", "bench_abuse", "loop_frames",
+__all__ = ["GRPC_FPS", "ATTACK", "CAPACITY_SESSIONS", "bench_grpc", "bench_soak", "bench_abuse",
+           "bench_capacity", "loop_frames",
            "parse_sessions"]
 
 #: The rate a live (camera) client streams at.
@@ -31,14 +33,14 @@ def _pct(values, qs) -> list:
     return [round(float(x), 3) for x in np.percentile(v, qs)] if v.size else [None] * len(qs)
 
 
-def parse_sessions(text: str) -> list[int]:
-    """``"1,8,32,64"`` -> ``[1, 8, 32, 64]``; every count must be >= 1."""
+def parse_sessions(text: str, option: str = "--sessions") -> list[int]:
+    """``"1,8,32,64"`` -> ``[1, 8, 32, 64]``; every count must be >= 1 (errors name ``option``)."""
     try:
         out = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--sessions takes comma-separated counts like 1,8,32,64, got {text!r}") from None
+        raise ValueError(f"{option} takes comma-separated counts like 1,8,32,64, got {text!r}") from None
     if not out or min(out) < 1:
-        raise ValueError(f"--sessions takes counts >= 1, got {text!r}")
+        raise ValueError(f"{option} takes counts >= 1, got {text!r}")
     return out
 
 
@@ -87,9 +89,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(max_sessions: int, workers: int = 1):
+def _pinned(cpus):
+    """A ``preexec_fn`` that keeps a child (and its own children) on ``cpus``; None: anywhere."""
+    if cpus is None:
+        return None
+    cpus = set(cpus)
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def _start_server(max_sessions: int, workers: int = 1, cpus=None):
     """A fresh ``ibeat-server`` subprocess on a free port (every session comes from this machine:
-    no per-address cap); returns ``(process, target, command)``."""
+    no per-address cap), on ``cpus`` if given; returns ``(process, target, command)``."""
     import grpc
 
     from ibeat_grpc.v1 import ibeat_pb2 as pb
@@ -100,7 +110,8 @@ def _start_server(max_sessions: int, workers: int = 1):
            "--max-sessions", str(max_sessions), "--max-sessions-per-peer", "0",
            "--workers", str(workers),
            "--log-level", "WARNING", "--grace", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_pinned(cpus))
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     with grpc.insecure_channel(target) as ch:
@@ -131,18 +142,19 @@ ATTACK = {"streams": 6, "frames": 400, "gap_us": 1_990_000}
 
 def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=None,
               workers: int = 1, progress: bool = True, attackers: int = 0,
-              rss_every_s: float | None = None) -> dict:
+              rss_every_s: float | None = None, server_cpus=None, client_cpus=None) -> dict:
     """N concurrent real-time sessions against a fresh server; pooled measurements.
 
     ``attackers`` more streams (one client process) send :data:`ATTACK`'s frames
     beside them; the figures are the N healthy sessions'. ``rss_every_s``: also
-    report the server's RSS at that spacing (``rss_series_mb``).
+    report the server's RSS at that spacing (``rss_series_mb``). ``server_cpus``,
+    ``client_cpus``: the CPUs the server and the clients may run on (default: any).
     """
     from ibeat_io.clips import bundled_clip_path
 
     path = Path(clip) if clip is not None else bundled_clip_path()
     n_views = _n_views(path)
-    proc, target, server_cmd = _start_server(max(n + attackers, 1), workers)
+    proc, target, server_cmd = _start_server(max(n + attackers, 1), workers, server_cpus)
     clients = []
     try:
         time.sleep(1.0)  # the other workers finish loading
@@ -154,7 +166,8 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
                            for k in range(attackers)])
         for g in groups:
             c = subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                 preexec_fn=_pinned(client_cpus))
             c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
                                       "duration_s": duration_s, "clip": str(path)}) + "\n")
             c.stdin.flush()
@@ -337,3 +350,43 @@ def bench_abuse(healthy: int = 16, *, attackers: int = ATTACK["streams"], durati
     return {"level": level, "targets": {"abuse_hits_on_time": {
         "target": TARGETS["hits_on_time_share"], "value": share,
         "met": share is not None and share >= TARGETS["hits_on_time_share"]}}}
+
+
+#: Load levels of the capacity section: real-time sessions on one server core.
+CAPACITY_SESSIONS = (16, 24, 32, 40, 48, 56)
+#: Node sizes [cores] the capacity section extrapolates to (one worker per core).
+NODE_CORES = (1, 2, 4, 8, 16)
+
+
+def bench_capacity(sessions=CAPACITY_SESSIONS, *, duration_s: float = 20.0, per_process: int = 8,
+                   fps: float = GRPC_FPS, progress: bool = True) -> dict:
+    """How many real-time sessions one core of server holds: one server process pinned to
+    one CPU, its clients pinned to the others (so they take none of its time), at each
+    load level; it holds a level when >= 99% of hits are on time and the worst session's
+    server p99 is <= 10 ms. A node of N cores runs N workers (``--workers N``)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return {"skipped": "this platform cannot pin processes to CPUs"}
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return {"skipped": f"needs 2 CPUs (one for the server, the rest for its clients), "
+                           f"this process may use {len(cpus)}"}
+    server_cpus, client_cpus = cpus[:1], cpus[1:]
+    levels = []
+    for n in sessions:
+        level = _run_load(int(n), duration_s=duration_s, per_process=per_process, fps=fps,
+                          workers=1, progress=progress, server_cpus=server_cpus,
+                          client_cpus=client_cpus)
+        p99, share = level["server_latency_ms"]["p99_worst_session"], level["hits_on_time_share"]
+        level["held"] = bool(p99 is not None and p99 <= TARGETS["grpc_p99_ms_32"]
+                             and share is not None and share >= TARGETS["hits_on_time_share"]
+                             and set(level["statuses"]) == {"OK"})
+        if progress:
+            _log(f"capacity: {n} sessions on one core: server p99 {p99} ms (worst session), "
+                 f"on time {share}, CPU {level['server_cpu_cores']} -> "
+                 f"{'held' if level['held'] else 'not held'}")
+        levels.append(level)
+    held = [lv["sessions"] for lv in levels if lv["held"]]
+    per_core = max(held) if held else None
+    return {"levels": levels, "server_cpus": server_cpus, "client_cpus": client_cpus,
+            "sessions_per_core": per_core,
+            "nodes": {c: (None if per_core is None else c * per_core) for c in NODE_CORES}}

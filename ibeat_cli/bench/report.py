@@ -146,7 +146,8 @@ def format_bench(report: dict) -> str:
             worst = " (worst session)" if key.startswith("server_p99") else ""
             lines.append(f"- Target {name}: {value}{worst}, {_ok(t['met'])}.")
         lines.append("")
-    lines += _format_soak(report.get("soak")) + _format_abuse(report.get("abuse"))
+    lines += (_format_soak(report.get("soak")) + _format_abuse(report.get("abuse"))
+              + _format_capacity(report.get("capacity")))
     tm = report.get("timing")
     if tm:
         lines += ["## Musical timing on held-out clips", "",
@@ -218,3 +219,37 @@ def _format_abuse(abuse) -> list:
             f"- The attackers' frames the server took in that time: {a['frames_acknowledged']} "
             f"of {a['streams'] * a['frames']} ({a['finished']} streams finished; the server paces "
             f"a stream that runs ahead of real time while its loop is contended).", ""]
+
+
+def _format_capacity(cap) -> list:
+    if not cap:
+        return []
+    if cap.get("skipped"):
+        return ["## Capacity per core", "", f"Not measured: {cap['skipped']}.", ""]
+    lv = cap["levels"]
+    lines = ["## Capacity per core", "",
+             f"`{lv[0]['server_command']}` (one process) pinned to CPU {cap['server_cpus']}, its "
+             f"clients (as the gRPC section's) pinned to CPUs {cap['client_cpus']}, so that they take "
+             f"none of its time; {lv[0]['duration_s']:g} s of real-time sessions per level. A level "
+             "is held when >= 99% of hits are on time and the worst session's server p99 is "
+             "<= 10 ms, every stream ending OK.", "",
+             "| sessions on one core | server p99 median / worst session [ms] | hits on time | "
+             "server CPU [cores] | server CPU per frame [ms] | held |", "|---|---|---|---|---|---|"]
+    for x in lv:
+        s, share = x["server_latency_ms"], x["hits_on_time_share"]
+        lines.append(f"| {x['sessions']} | {_f(s['p99_median_session'], 2)} / "
+                     f"{_f(s['p99_worst_session'], 2)} | "
+                     f"{'-' if share is None else f'{100 * share:.1f}%'} | "
+                     f"{_f(x['server_cpu_cores'], 2)} | {_f(x['server_cpu_ms_per_frame'], 3)} | "
+                     f"{'yes' if x['held'] else 'no'} |")
+    per_core = cap["sessions_per_core"]
+    lines.append("")
+    if per_core is None:
+        lines += ["One core held none of these levels.", ""]
+        return lines
+    nodes = ", ".join(f"{c} core{'s' if int(c) > 1 else ''}: {n}" for c, n in cap["nodes"].items())
+    lines += [f"One core holds {per_core} real-time sessions (the largest level held). A node of "
+              f"N cores running `--workers N` holds about N times that: {nodes}. The kernel "
+              "spreads connections over the workers unevenly (SO_REUSEPORT), so plan on about "
+              "85% of it.", ""]
+    return lines
