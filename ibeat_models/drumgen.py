@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ibeat_core.drumgen import BodyCalibration
 from ibeat_core.drums import GENRES
 from ibeat_core.errors import ParameterError
 
@@ -29,6 +30,11 @@ class DrumGenRuntime:
         #: paper's velocity rule, from the body's style alone).
         self.velocity_levels = ({g: np.asarray(v, np.float32) for g, v in levels.items()}
                                 if levels else None)
+        #: How a body's style is read as each feel's drum style (None: the paper's DrumGenNet);
+        #: parsed once here, not by every session that starts.
+        table = self.model.meta.get("body_calibration")
+        self.body_calibration = (None if table is None else BodyCalibration(
+            table["source"], table["target"], table.get("density", 0.0)))
 
     def logits(self, style_ctx, hits_ctx, genre: int, bar=None) -> np.ndarray:
         """Hit logits (4, 9) of the next beat from style (12,), hits (12, 9), a genre index and,
