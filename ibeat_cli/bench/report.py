@@ -216,9 +216,13 @@ def _format_abuse(abuse) -> list:
             f"{_ok(t['met'])}; server p99 (worst session) "
             f"{_f(x['server_latency_ms']['p99_worst_session'], 2)} ms, hit lead p1 "
             f"{_f(x['hit_lead_ms']['p1'], 1)} ms.",
-            f"- The attackers' frames the server took in that time: {a['frames_acknowledged']} "
-            f"of {a['streams'] * a['frames']} ({a['finished']} streams finished; the server paces "
-            f"a stream that runs ahead of real time while its loop is contended).", ""]
+            (f"- The attackers' frames the server took in that time: {a['frames_acknowledged']} "
+             f"of {a['streams'] * a['frames']} ({a['finished']} streams finished; the server paces "
+             f"a stream that runs ahead of real time while its loop is contended)."
+             if a["finished"] else
+             f"- None of the {a['streams']} attack streams got through its {a['frames']} frames in "
+             f"that time: the server paces a stream that runs ahead of real time while its loop "
+             f"is contended."), ""]
 
 
 def _format_capacity(cap) -> list:
