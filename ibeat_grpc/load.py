@@ -205,6 +205,9 @@ class LoopMonitor:
             self.record(woke, woke - due)
 
 
+#: A frame the stream's reader had been waiting for this long [s] when it came spent no
+#: time in the server's queues (one that waited there is taken at once).
+WAITED_S = 0.005
 #: A stream whose time ran further ahead of the wall clock than this [s] is not real time.
 REAL_TIME_SLACK_S = 1.0
 #: How fast the client clock estimate may drift later than its best sample [s per s]:
@@ -247,15 +250,22 @@ class StreamClock:
         self._work_us = 0  # stream time since the first frame, each step capped at max_step_us
         self._anchor: tuple[float, int] | None = None  # (arrival [s], work [us]) when pacing began
 
-    def observe(self, arrival_s: float, t_us: int):
-        """A frame stamped ``t_us`` [us, client clock] arrived at ``arrival_s`` [s, server clock]."""
+    def observe(self, arrival_s: float, t_us: int, *, waited: bool = False):
+        """A frame stamped ``t_us`` [us, client clock] arrived at ``arrival_s`` [s, server clock].
+
+        ``waited``: the server was already waiting for it (:data:`WAITED_S`), so it spent no
+        time in the server's queues and its ``arrival - t_us`` is the offset now. A client
+        whose clock runs slower than real time (frames stamped closer together than they are
+        sent) then does not look ever later, as the oldest, smallest offset would make it: it
+        would have had every hit judged late and made the whole server look behind.
+        """
         sample = arrival_s * 1e6 - t_us
         if self._offset_us is None:
             self._offset_us = sample
             self._first = (arrival_s, int(t_us))
         else:
             relaxed = self._offset_us + (arrival_s - self._last_arrival) * 1e6 * _DRIFT
-            self._offset_us = min(relaxed, sample)
+            self._offset_us = sample if waited else min(relaxed, sample)
             self._work_us += max(0, min(int(t_us) - self._last_t_us, self.max_step_us))
         self._last_arrival = arrival_s
         self._last_t_us = int(t_us)

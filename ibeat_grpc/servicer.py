@@ -50,7 +50,7 @@ from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
 from ibeat_io.version import package_version
 
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
-from .load import LoopMonitor, ServerLimits, StreamClock, peer_host
+from .load import WAITED_S, LoopMonitor, ServerLimits, StreamClock, peer_host
 from .observer import StreamObserver
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
@@ -752,7 +752,7 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
     observer = servicer.observer
     try:
         while True:
-            stream.waiting_since = monitor.now()
+            stream.waiting_since = asked = monitor.now()
             try:
                 request = await context.read()
             except DecodeError as e:  # bad bytes from the client (invalid UTF-8 in a string)
@@ -765,7 +765,8 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
             is_frame = request.HasField("frame")
             if is_frame and pipeline.session is not None:
                 arrival = monitor.now()
-                stream.clock.observe(arrival, request.frame.timestamp_us)
+                stream.clock.observe(arrival, request.frame.timestamp_us,
+                                     waited=arrival - asked >= WAITED_S)
                 if stream.clock.real_time:
                     monitor.frame_delay(arrival, stream.clock.delay_s)
             messages = pipeline.handle(request)

@@ -95,7 +95,7 @@ def test_bench_soak_and_abuse_tiny_runs(capsys, tmp_path):
 
 def test_bench_capacity_tiny_run(capsys, tmp_path):
     """The capacity section, shrunk: one server process pinned to one CPU, its clients to the
-    others, two small levels; the server really ran on that CPU alone."""
+    others, two small levels; every process of the server was held to that CPU."""
     code = main(["bench", "--sections", "capacity", "--capacity-sessions", "1,2",
                  "--duration-s", "3", "--out", str(tmp_path), "--json"])
     report = json.loads(capsys.readouterr().out)
@@ -106,6 +106,7 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
     assert len(cap["server_cpus"]) == 1 and not set(cap["server_cpus"]) & set(cap["client_cpus"])
     assert [lv["sessions"] for lv in cap["levels"]] == [1, 2]
     for lv in cap["levels"]:
+        assert lv["server_cpus_allowed"] == cap["server_cpus"]
         assert lv["statuses"] == {"OK": lv["sessions"]} and lv["hits"] > 0
         assert lv["held"] == (lv["hits_on_time_share"] >= 0.99
                               and lv["server_latency_ms"]["p99_worst_session"] <= 10.0)

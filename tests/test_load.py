@@ -496,6 +496,26 @@ def test_pacing_counts_a_step_as_at_most_the_restart_gap():
     assert delay == pytest.approx(2.033333 - 0.002 - 1.0, abs=1e-6)
 
 
+def test_a_slow_client_clock_is_neither_late_nor_behind_when_the_server_waits_for_it():
+    """A client whose clock runs at 0.4x real time (frames stamped 1/30 s apart, sent 12 a
+    second) whose frames the server was waiting for: no delay, and its clock read as its
+    own; the oldest offset would have called it 36 s behind after a minute."""
+    clock, naive = StreamClock(), StreamClock()
+    for i in range(720):
+        arrival, t_us = 100.0 + i / 12, 5_000_000_000 + int(i / 30 * 1e6)
+        clock.observe(arrival, t_us, waited=True)
+        naive.observe(arrival, t_us)
+    assert clock.real_time and clock.delay_s == 0.0
+    assert naive.delay_s == pytest.approx(36.0, abs=0.1)
+    now = 100.0 + 719 / 12 + 0.05
+    assert clock.client_now_us(now) <= 5_000_000_000 + 719 / 30 * 1e6 + 0.05e6
+    # Frames that then queue in the server (taken at once, 50 ms apart in arrival, 1/30 s
+    # apart in time) show the queueing again, measured from the last frame it waited for.
+    for k in range(1, 31):
+        clock.observe(now + 0.05 * k, 5_000_000_000 + int((719 + k) / 30 * 1e6))
+    assert clock.delay_s == pytest.approx(30 * (0.05 - 1 / 30) + 0.05, abs=0.002)
+
+
 def test_frame_delay_is_how_late_a_real_time_frame_arrives_and_the_median_counts():
     clock, _ = _real_time_clock(n=30)
     assert clock.real_time and clock.delay_s <= 0.011

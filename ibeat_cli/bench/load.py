@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .common import TARGETS, _log
-from .procstat import _RssSampler, _tree_cpu_s, _tree_status
+from .procstat import _RssSampler, _tree, _tree_cpu_s, _tree_status
 
 __all__ = ["GRPC_FPS", "ATTACK", "CAPACITY_SESSIONS", "bench_grpc", "bench_soak", "bench_abuse",
-           "bench_capacity", "loop_frames",
-           "parse_sessions"]
+           "bench_capacity", "loop_frames", "parse_sessions"]
 
 #: The rate a live (camera) client streams at.
 GRPC_FPS = 30.0
@@ -89,12 +88,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pinned(cpus):
-    """A ``preexec_fn`` that keeps a child (and its own children) on ``cpus``; None: anywhere."""
-    if cpus is None:
-        return None
-    cpus = set(cpus)
-    return lambda: os.sched_setaffinity(0, cpus)
+def _pin(proc: subprocess.Popen, cpus) -> subprocess.Popen:
+    """Keep a child just started on ``cpus`` (None: anywhere). Set from here rather than in a
+    ``preexec_fn`` (unsafe beside the threads gRPC starts in this process); the child starts
+    its worker processes and threads later, and they inherit it."""
+    if cpus is not None:
+        os.sched_setaffinity(proc.pid, set(cpus))
+    return proc
+
+
+def _affinity(pid: int) -> set:
+    """The CPUs a process may run on (empty once it is gone)."""
+    try:
+        return os.sched_getaffinity(pid)
+    except OSError:
+        return set()
 
 
 def _start_server(max_sessions: int, workers: int = 1, cpus=None):
@@ -110,8 +118,8 @@ def _start_server(max_sessions: int, workers: int = 1, cpus=None):
            "--max-sessions", str(max_sessions), "--max-sessions-per-peer", "0",
            "--workers", str(workers),
            "--log-level", "WARNING", "--grace", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_pinned(cpus))
+    proc = _pin(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True), cpus)
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     with grpc.insecure_channel(target) as ch:
@@ -165,9 +173,9 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
             groups.append([{"view": 0, "seed": 1000 + k, "delay_s": 0.0, "attack": ATTACK}
                            for k in range(attackers)])
         for g in groups:
-            c = subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                 preexec_fn=_pinned(client_cpus))
+            c = _pin(subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True),
+                     client_cpus)
             c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
                                       "duration_s": duration_s, "clip": str(path)}) + "\n")
             c.stdin.flush()
@@ -200,6 +208,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         cpu1 = _tree_cpu_s(proc.pid)
         sampler.stop()
         end = _tree_status(proc.pid)
+        allowed = sorted(set().union(*(_affinity(p) for p in _tree(proc.pid))))
     finally:
         for c in clients:
             if c.poll() is None:
@@ -265,6 +274,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
                           "peak_sampled": round(rss_peak_kb / 1024, 1) if rss_peak_kb else None,
                           "peak_hwm": round(end.get("VmHWM", 0) / 1024, 1) or None},
         "server_threads_end": end.get("Threads"),
+        "server_cpus_allowed": allowed,
         "server_cpu_cores": (round((cpu1 - cpu0) / wall, 2)
                              if cpu0 is not None and cpu1 is not None and wall > 0 else None),
         "server_cpu_ms_per_frame": (round(1e3 * (cpu1 - cpu0) / max(1, sum(
