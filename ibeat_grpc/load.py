@@ -21,9 +21,9 @@ stream wait:
   engine 2 s of grid frames) as fast as it can thus costs what a real-time
   stream costs.
 * **Admission and shedding**: while the server runs more than ``refuse_lag_s``
-  behind (the loop's lag, or the median delay with which real-time streams'
-  frames reach the engine: frames that wait in gRPC's queues never show in the
-  loop's lag), new sessions get RESOURCE_EXHAUSTED instead of making the open
+  behind (the loop's median lag over the last second, or the median delay with
+  which real-time streams' frames reach the engine: frames that wait in gRPC's
+  queues never show in the loop's lag), new sessions get RESOURCE_EXHAUSTED instead of making the open
   ones late; if that lasts ``shed_after_s``, the newest session is ended with
   RESOURCE_EXHAUSTED, one a second, until the rest are on time.
 * **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
@@ -183,10 +183,19 @@ class LoopMonitor:
         delays = [d for t, d in self._delays if t >= now - self.window_s]
         return float(np.median(delays)) if delays else 0.0
 
+    @property
+    def typical_lag_s(self) -> float:
+        """Median loop lag [s] over the last window (0 without samples): a loop late more
+        often than not, not one stall (a collector pause, a burst of new sessions)."""
+        now = self.now()
+        lags = [lag for t, lag in self._samples if t >= now - self.window_s]
+        return float(np.median(lags)) if lags else 0.0
+
     def behind_s(self) -> float:
-        """How far behind the server runs [s]: the worse of the loop's lag and the median
-        frame delay."""
-        return max(self.lag_s, self.frame_delay_s)
+        """How far behind the server runs [s]: the worse of the loop's typical lag and the
+        median frame delay. A single stall does not count: it would refuse, and after
+        ``shed_after_s`` end, sessions on a server that is keeping up."""
+        return max(self.typical_lag_s, self.frame_delay_s)
 
     def contended_within(self, memory_s: float) -> bool:
         """Whether the lag reached ``contention_s`` in the last ``memory_s`` seconds (or now)."""

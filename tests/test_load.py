@@ -310,11 +310,30 @@ def _on_loop(running, fn):
     return asyncio.run_coroutine_threadsafe(call(), running.loop).result(TIMEOUT_S)
 
 
+def test_one_stall_of_the_loop_refuses_nothing(networks, frames):
+    running = start_server(0, networks=networks, max_sessions=8)
+    try:
+        monitor = running.servicer.monitor
+        time.sleep(0.3)  # the monitor's own samples: a loop keeping up
+        _on_loop(running, lambda: monitor.record(monitor.now(), 0.6))
+        with grpc.insecure_channel(f"127.0.0.1:{running.port}") as ch:
+            info = pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=TIMEOUT_S)
+            assert info.loop_lag_us >= 600_000       # reported as it was
+            out, code, details = _stream(ch, [_config(), *_frame_messages(frames, 2)])
+            assert code == grpc.StatusCode.OK, details
+    finally:
+        running.stop(1)
+
+
 def test_an_overloaded_loop_refuses_new_sessions(networks, frames):
     running = start_server(0, networks=networks, max_sessions=8)
     try:
         monitor = running.servicer.monitor
-        _on_loop(running, lambda: monitor.record(monitor.now(), 0.6))
+
+        def late_all_along():  # a loop that was late at every tick of the last second
+            for k in range(200):
+                monitor.record(monitor.now() - k * 0.004, 0.6)
+        _on_loop(running, late_all_along)
         with grpc.insecure_channel(f"127.0.0.1:{running.port}") as ch:
             info = pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=TIMEOUT_S)
             assert info.loop_lag_us >= 600_000
