@@ -214,8 +214,9 @@ class LoopMonitor:
             self.record(woke, woke - due)
 
 
-#: A frame the stream's reader had been waiting for this long [s] when it came spent no
-#: time in the server's queues (one that waited there is taken at once).
+#: A frame the stream's reader had been waiting for this long [s] more than the loop's
+#: worst recent lag when it came spent no time in the server's queues (one that waited
+#: there is taken within a turn of the loop).
 WAITED_S = 0.005
 #: A stream whose time ran further ahead of the wall clock than this [s] is not real time.
 REAL_TIME_SLACK_S = 1.0
