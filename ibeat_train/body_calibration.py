@@ -32,7 +32,7 @@ from ibeat_core.drumgen import CONTEXT_STEPS
 from ibeat_core.drums import GENRES, STEPS_PER_BEAT
 from ibeat_core.errors import ParameterError
 from ibeat_core.session import Networks, SessionConfig, run_session
-from ibeat_io.beat_data import build_beat_examples
+from ibeat_io.beat_data import PRODUCT_SOURCES, build_beat_examples
 from ibeat_io.groove import GROOVE_DIR_NAME
 
 from .drumgen import Performance, load_performances
@@ -166,13 +166,15 @@ def _meta(network) -> dict:
 
 def training_examples(data_dir, networks: Networks, *, progress: bool = True) -> list:
     """Every view of the motion sequences VisBeatNet and MuStyleNet trained on
-    (``data.train_sequences`` of their meta), made as VisBeatNet's were (its ``seed``)."""
+    (``data.train_sequences`` of their meta) from a source a product may train on
+    (:data:`~ibeat_io.beat_data.PRODUCT_SOURCES`), made as VisBeatNet's were (its ``seed``)."""
     trained_on = set()
     for net in (networks.beat, networks.style):
         trained_on |= set(_meta(net).get("data", {}).get("train_sequences", ()))
     examples = build_beat_examples(data_dir, seed=_meta(networks.beat).get("seed", 0),
                                    progress=progress)
-    return [e for e in examples if e.sequence in trained_on]
+    # Only data whose licence allows shipped weights (never Dance-with-Melody).
+    return [e for e in examples if e.sequence in trained_on and e.source in PRODUCT_SOURCES]
 
 
 def fit_body_calibration(data_dir, networks: Networks, *, quantiles: int = 101,
