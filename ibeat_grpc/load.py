@@ -23,8 +23,8 @@ stream wait:
 * **Admission and shedding**: while the server runs more than ``refuse_lag_s``
   behind (the loop's median lag over the last second, or the median delay with
   which real-time streams' frames reach the engine: frames that wait in gRPC's
-  queues never show in the loop's lag), new sessions get RESOURCE_EXHAUSTED instead of making the open
-  ones late; if that lasts ``shed_after_s``, the newest session is ended with
+  queues never show in the loop's lag), new sessions get RESOURCE_EXHAUSTED
+  instead of making the open ones late; if that lasts ``shed_after_s``, the newest session is ended with
   RESOURCE_EXHAUSTED, one a second, until the rest are on time.
 * **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
   client's clock is not sent; it is counted (``SessionStats.hits_dropped_late``).

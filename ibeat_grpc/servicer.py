@@ -767,8 +767,10 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
                 arrival = monitor.now()
                 # Waited for, unless the loop itself was that slow to come back (a frame
                 # already queued takes about one turn of a busy loop to be read).
+                # lag_s scans the monitor's window: only read it for a long wait.
+                wait = arrival - asked
                 stream.clock.observe(arrival, request.frame.timestamp_us,
-                                     waited=arrival - asked >= WAITED_S + monitor.lag_s)
+                                     waited=wait >= WAITED_S and wait >= WAITED_S + monitor.lag_s)
                 if stream.clock.real_time:
                     monitor.frame_delay(arrival, stream.clock.delay_s)
             messages = pipeline.handle(request)
