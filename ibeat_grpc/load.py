@@ -25,7 +25,8 @@ stream wait:
   which real-time streams' frames reach the engine: frames that wait in gRPC's
   queues never show in the loop's lag), new sessions get RESOURCE_EXHAUSTED
   instead of making the open ones late; if that lasts ``shed_after_s``, the newest session is ended with
-  RESOURCE_EXHAUSTED, one a second, until the rest are on time.
+  RESOURCE_EXHAUSTED, and another (at most one a second) only while the server is not catching up
+  (:class:`Shedder`): the frames queued before a shed keep it behind for a while after.
 * **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
   client's clock is not sent; it is counted (``SessionStats.hits_dropped_late``).
 
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ServerLimits", "LoopMonitor", "StreamClock", "peer_host", "REAL_TIME_SLACK_S"]
+__all__ = ["ServerLimits", "LoopMonitor", "Shedder", "StreamClock", "peer_host", "REAL_TIME_SLACK_S"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class ServerLimits:
         Pacing stays on this long [s] after the loop last lagged.
     shed_after_s : float
         While the server stays ``refuse_lag_s`` behind this long [s], it ends its newest
-        session (at most one a second) so that the others are on time again.
+        session, and more (at most one a second) while it does not catch up (:class:`Shedder`),
+        so that the others are on time again.
     """
 
     config_timeout_s: float = 5.0
@@ -212,6 +214,62 @@ class LoopMonitor:
             woke = self.now()
             due, self._due = self._due, None
             self.record(woke, woke - due)
+
+
+class Shedder:
+    """When an overloaded server ends a session: the decision alone, fed how far behind it runs.
+
+    The first session goes once the server has been more than ``refuse_lag_s`` behind for
+    ``shed_after_s``. The frames queued before that shed still reach the engine late for a
+    while (seconds of backlog, at worst), so lateness alone would go on ending a session a
+    second long after enough were gone (a minute of 64 sessions on 2 cores ended 29 that
+    way, leaving fewer than one core holds). Another goes only when the server is not
+    catching up: when it is not
+    at least :attr:`CATCH_UP` seconds less behind per second since the last shed (a server
+    with 10 % of its time spare works off its backlog at that rate).
+
+    Parameters
+    ----------
+    limits : ServerLimits
+
+    Examples
+    --------
+    >>> s = Shedder(ServerLimits(refuse_lag_s=0.25, shed_after_s=3.0))
+    >>> [s.update(t, 1.0) for t in (0.0, 2.0, 3.0)]      # behind for 3 s: the first goes
+    [False, False, True]
+    >>> [s.update(t, b) for t, b in ((4.0, 0.8), (5.0, 0.6))]   # catching up: nobody else
+    [False, False]
+    >>> s.update(6.0, 0.7)                                # not any more: one more
+    True
+    >>> s.update(6.5, 0.1), s.update(7.0, 1.0)            # on time again: start over
+    (False, False)
+    """
+
+    #: Fall in lateness [s per s] that counts as catching up.
+    CATCH_UP = 0.1
+    #: Least time [s] between two sheds.
+    MIN_INTERVAL_S = 1.0
+
+    def __init__(self, limits: ServerLimits):
+        self.limits = limits
+        self._since: float | None = None  # behind since
+        self._last: tuple[float, float] | None = None  # (time, behind) of the last shed
+
+    def update(self, now: float, behind_s: float) -> bool:
+        """Whether to end a session now, the server running ``behind_s`` [s] behind at ``now`` [s]."""
+        if behind_s <= self.limits.refuse_lag_s:
+            self._since = self._last = None
+            return False
+        if self._since is None:
+            self._since = now
+        if now - self._since < self.limits.shed_after_s:
+            return False
+        if self._last is not None:
+            at, behind_then = self._last
+            if now - at < self.MIN_INTERVAL_S or behind_s < behind_then - self.CATCH_UP * (now - at):
+                return False
+        self._last = (now, behind_s)
+        return True
 
 
 #: A frame the stream's reader had been waiting for this long [s] more than the loop's

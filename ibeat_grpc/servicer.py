@@ -50,7 +50,7 @@ from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
 from ibeat_io.version import package_version
 
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
-from .load import WAITED_S, LoopMonitor, ServerLimits, StreamClock, peer_host
+from .load import WAITED_S, LoopMonitor, ServerLimits, Shedder, StreamClock, peer_host
 from .observer import StreamObserver
 from .v1 import ibeat_pb2 as pb
 from .v1 import ibeat_pb2_grpc as pb_grpc
@@ -535,17 +535,12 @@ class IbeatServicer(pb_grpc.IbeatServicer):
     async def _end_idle_streams(self, every_s: float = 0.25):
         """Every ``every_s``: end idle streams, and shed the newest session while overloaded."""
         limits = self.limits
-        overloaded_since, last_shed = None, float("-inf")
+        shedder = Shedder(limits)
         while True:
             await asyncio.sleep(every_s)
             now = self.monitor.now()
             behind_s = self.monitor.behind_s()
-            if behind_s <= limits.refuse_lag_s:
-                overloaded_since = None
-            elif overloaded_since is None:
-                overloaded_since = now
-            elif now - overloaded_since >= limits.shed_after_s and now - last_shed >= 1.0:
-                last_shed = now
+            if shedder.update(now, behind_s):
                 self._shed_newest(behind_s)
             for stream in self.registry.streams():
                 if stream.waiting_since is None or stream.closed:

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ibeat_metrics.drums import frechet_distance, number_of_different_bins, pattern_windows
+from ibeat_metrics.drums import (backbeat_interval, backbeat_share, frechet_distance,
+                                 number_of_different_bins, pattern_windows)
 from ibeat_core.errors import ParameterError
 
 GROOVE = Path(__file__).parent / "fixtures" / "groove"
@@ -104,3 +105,28 @@ def test_shipped_classifier_loads_without_data():
     out = model.run(hits=np.zeros((3, 32, 9), np.float32))
     assert out["features"].shape == (3, 64) and out["logits"].shape == (3, 9)
     assert model.meta["validation_accuracy"] > model.meta["validation_majority_accuracy"]
+
+
+def _groove(beats, snare_on, rng=None):
+    """A performance of ``beats`` beats with an on-beat snare on the bar beats in ``snare_on``."""
+    hits = np.zeros((4 * beats, 9))
+    bars = np.arange(beats) % 4
+    hits[::4, 1] = np.isin(bars, snare_on)
+    return hits, bars
+
+
+def test_backbeat_interval_is_wide_when_one_performance_carries_the_snares():
+    backbeat, straight = _groove(400, (1, 3)), _groove(8, (0, 1, 2, 3))   # 200 and 8 snares
+    few = [backbeat] + [straight] * 9
+    pooled = backbeat_share(np.concatenate([h for h, _ in few]), np.concatenate([b for _, b in few]))
+    low, high = backbeat_interval(few, seed=1)
+    assert low <= pooled <= high and high - low > 0.3   # resampling the one big file decides it
+    many = [_groove(40, (1, 3))] * 10 + [_groove(40, (0, 1, 2, 3))] * 10
+    low2, high2 = backbeat_interval(many, seed=1)
+    assert low2 <= 0.75 <= high2 and high2 - low2 < 0.2
+    assert backbeat_interval(many, seed=1) == (low2, high2)             # seeded
+    assert all(np.isnan(backbeat_interval([_groove(8, ())])))            # no snare, no interval
+    with pytest.raises(ParameterError, match="bar positions"):
+        backbeat_interval([(np.zeros((16, 9)), [0, 1])])
+    with pytest.raises(ParameterError, match="level"):
+        backbeat_interval(many, level=1.0)

@@ -11,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from ibeat_grpc.load import LoopMonitor, ServerLimits, StreamClock, peer_host
+from ibeat_grpc.load import LoopMonitor, ServerLimits, Shedder, StreamClock, peer_host
 from ibeat_grpc.replay import clip_frames, replay
 from ibeat_grpc.server import main as server_main
 from ibeat_grpc.server import start_server
@@ -555,6 +555,25 @@ def test_frame_delay_is_how_late_a_real_time_frame_arrives_and_the_median_counts
     assert m.frame_delay_s == pytest.approx(0.4)
     t.t += 2.0
     assert m.frame_delay_s == 0.0
+
+
+def test_shedding_waits_while_the_server_works_off_its_backlog():
+    limits = ServerLimits(refuse_lag_s=0.25, shed_after_s=3.0)
+
+    def sheds(behind):  # behind_s every 0.25 s -> the times [s] at which a session is ended
+        s = Shedder(limits)
+        return [k * 0.25 for k, b in enumerate(behind) if s.update(k * 0.25, b)]
+
+    # Two seconds behind for good (not catching up): one session a second after the first 3 s.
+    assert sheds([2.0] * 28) == [3.0, 4.0, 5.0, 6.0]
+    # The first shed is enough: the backlog then falls 0.3 s a second, and nobody else goes
+    # (a shed a second while late would have ended 5 more).
+    draining = [2.0] * 13 + [2.0 - 0.075 * k for k in range(1, 23)]
+    assert min(draining) > limits.refuse_lag_s and sheds(draining) == [3.0]
+    # Falling too slowly to catch up (0.04 s a second): shed again.
+    assert sheds([2.0] * 13 + [2.0 - 0.01 * k for k in range(1, 9)]) == [3.0, 4.0, 5.0]
+    # On time again in between: the 3 s start over.
+    assert sheds([2.0] * 13 + [0.1] + [2.0] * 13) == [3.0, 6.5]
 
 
 def test_an_overloaded_server_ends_its_newest_session_first(networks):
