@@ -224,9 +224,8 @@ class Shedder:
     while (seconds of backlog, at worst), so lateness alone would go on ending a session a
     second long after enough were gone (a minute of 64 sessions on 2 cores ended 29 that
     way, leaving fewer than one core holds). Another goes only when the server is not
-    catching up: when it is not
-    at least :attr:`CATCH_UP` seconds less behind per second since the last shed (a server
-    with 10 % of its time spare works off its backlog at that rate).
+    catching up: not at least :attr:`CATCH_UP` seconds less behind per second since the
+    last shed (a server with 10 % of its time spare works off its backlog at that rate).
 
     Parameters
     ----------
@@ -276,6 +275,9 @@ class Shedder:
 #: worst recent lag when it came spent no time in the server's queues (one that waited
 #: there is taken within a turn of the loop).
 WAITED_S = 0.005
+#: A stream whose frames reach the engine this much later [s] than its fastest is catching
+#: up on frames queued behind a busy loop (:meth:`StreamClock.pace_delay`).
+CATCHING_UP_S = 0.1
 #: A stream whose time ran further ahead of the wall clock than this [s] is not real time.
 REAL_TIME_SLACK_S = 1.0
 #: How fast the client clock estimate may drift later than its best sample [s per s]:
@@ -369,11 +371,17 @@ class StreamClock:
         0 while the loop is not contended. From the moment it is, the stream's
         time may run at most ``max_ahead_s`` ahead of the wall clock (counted
         from that moment: a replay that ran ahead before is not made to repay it).
+        A stream whose frames come :data:`CATCHING_UP_S` or more later than its
+        fastest (:attr:`delay_s`: they waited behind the busy loop) is working off
+        its backlog, not running ahead: it is not paced, and the count starts
+        again once it has caught up. Pacing it would keep it behind for as long
+        as the loop stays busy (64 sessions on 2 cores, 3 s behind at their start,
+        stayed so for half a minute with a third of them gone).
         """
         if not contended or self._last_t_us is None:
             self._anchor = None
             return 0.0
-        if self._anchor is None:
+        if self._anchor is None or self.delay_s >= CATCHING_UP_S:
             self._anchor = (now_s, self._work_us)
             return 0.0
         since_s, since_us = self._anchor

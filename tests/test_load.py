@@ -143,6 +143,28 @@ def test_a_real_time_stream_is_never_paced():
                                 max_ahead_s=1.0) == 0.0
 
 
+def test_a_real_time_stream_working_off_a_backlog_is_not_paced():
+    """Frames that queued behind a busy loop are taken as fast as the loop can; pacing them
+    to real time would keep the stream (and its hits) behind for as long as the loop is busy."""
+    clock = StreamClock()
+    for i in range(30):  # on time for a second, the loop not contended
+        clock.observe(100.0 + i / 30, int(i / 30 * 1e6), waited=True)
+        assert clock.pace_delay(100.0 + i / 30, contended=False, max_ahead_s=1.0) == 0.0
+    # Its frames queued in gRPC (the loop's own lag did not show it yet); from t = 104 s the
+    # loop reads as contended, and the next 3 s of frames (90) are read 1 ms apart.
+    now = 104.0
+    for i in range(30, 120):
+        now += 0.001
+        clock.observe(now, int(i / 30 * 1e6))
+        assert clock.pace_delay(now, contended=True, max_ahead_s=1.0) == 0.0
+    assert clock.delay_s == pytest.approx(now - 100.0 - 119 / 30, abs=1e-3)   # still behind
+    # Caught up and real time again: still not paced.
+    for i in range(120, 180):
+        now = 100.0 + i / 30 + 0.002
+        clock.observe(now, int(i / 30 * 1e6), waited=True)
+        assert clock.pace_delay(now, contended=True, max_ahead_s=1.0) == 0.0
+
+
 def _hits_message(times_us):
     return pb.ServerMessage(hits=pb.DrumHits(beat_index=3, hits=[
         pb.DrumHit(time_us=int(t), beat_index=3, step=k) for k, t in enumerate(times_us)]))

@@ -31,9 +31,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ibeat_metrics.drums import (WINDOW_BEATS, VoronoiBins, backbeat_interval, backbeat_share,
-                                 class_share_l1,
-                                 class_shares, frechet_distance, hit_f1, hit_statistics,
-                                 pattern_windows)
+                                 class_share_l1, class_shares, frechet_distance, hit_f1,
+                                 hit_statistics, pattern_windows)
 from ibeat_core.bar import BarPosition, bar_features
 from ibeat_core.drums import DRUM_CLASSES, GENRES, N_DRUM_CLASSES, STEPS_PER_BEAT, drum_style
 from ibeat_core.mono import MonoNoteGenerator
