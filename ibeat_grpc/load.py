@@ -19,7 +19,8 @@ stream wait:
   time runs more than ``max_ahead_s`` ahead of the wall clock waits until it is
   back to real time. A stream sending frames 1.99 s apart (each costing the
   engine 2 s of grid frames) as fast as it can thus costs what a real-time
-  stream costs.
+  stream costs. A real-time stream working off frames that queued behind the
+  busy loop is catching up, not ahead, and is not held.
 * **Admission and shedding**: while the server runs more than ``refuse_lag_s``
   behind (the loop's median lag over the last second, or the median delay with
   which real-time streams' frames reach the engine: frames that wait in gRPC's
