@@ -25,9 +25,10 @@ stream wait:
   behind (the loop's median lag over the last second, or the median delay with
   which real-time streams' frames reach the engine: frames that wait in gRPC's
   queues never show in the loop's lag), new sessions get RESOURCE_EXHAUSTED
-  instead of making the open ones late; if that lasts ``shed_after_s``, the newest session is ended with
-  RESOURCE_EXHAUSTED, and another (at most one a second) only while the server is not catching up
-  (:class:`Shedder`): the frames queued before a shed keep it behind for a while after.
+  instead of making the open ones late; if that lasts ``shed_after_s``, the
+  newest session is ended with RESOURCE_EXHAUSTED, and another (at most one a
+  second) only while the server is not catching up (:class:`Shedder`): the
+  frames queued before a shed keep it behind for a while after.
 * **Late hits** (:class:`StreamClock`): a hit whose play time has passed on the
   client's clock is not sent; it is counted (``SessionStats.hits_dropped_late``).
 
@@ -42,7 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ServerLimits", "LoopMonitor", "Shedder", "StreamClock", "peer_host", "REAL_TIME_SLACK_S"]
+__all__ = ["ServerLimits", "LoopMonitor", "Shedder", "StreamClock", "peer_host",
+           "REAL_TIME_SLACK_S"]
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,7 @@ class Shedder:
         self._last: tuple[float, float] | None = None  # (time, behind) of the last shed
 
     def update(self, now: float, behind_s: float) -> bool:
-        """Whether to end a session now, the server running ``behind_s`` [s] behind at ``now`` [s]."""
+        """Whether to end a session now [s], the server running ``behind_s`` [s] behind."""
         if behind_s <= self.limits.refuse_lag_s:
             self._since = self._last = None
             return False
@@ -266,7 +268,8 @@ class Shedder:
             return False
         if self._last is not None:
             at, behind_then = self._last
-            if now - at < self.MIN_INTERVAL_S or behind_s < behind_then - self.CATCH_UP * (now - at):
+            catching_up = behind_s < behind_then - self.CATCH_UP * (now - at)
+            if now - at < self.MIN_INTERVAL_S or catching_up:
                 return False
         self._last = (now, behind_s)
         return True

@@ -312,14 +312,18 @@ def backbeat_share(hits, bar_beats, *, snare: int = 1) -> float:
     >>> round(backbeat_share(h, [0, 1, 2, 3]), 3)
     0.667
     """
+    backbeat, counted = _backbeat_counts(hits, bar_beats, snare)
+    return float(backbeat / counted) if counted else float("nan")
+
+
+def _backbeat_counts(hits, bar_beats, snare: int) -> tuple[int, int]:
+    """(on-beat snares on beats 2 and 4, on-beat snares in 4/4 bars) of one hit matrix."""
     on_beat = np.asarray(hits)[::STEPS_PER_BEAT, snare] > 0
     position = np.asarray(bar_beats)
     if len(position) != len(on_beat):
         raise ParameterError(f"{len(position)} bar positions for {len(on_beat)} beats")
     counted = on_beat & (position >= 0)
-    if not counted.any():
-        return float("nan")
-    return float(np.isin(position[counted], (1, 3)).mean())
+    return int(np.isin(position[counted], (1, 3)).sum()), int(counted.sum())
 
 
 def backbeat_interval(performances, *, level: float = 0.95, n_boot: int = 2000,
@@ -360,15 +364,8 @@ def backbeat_interval(performances, *, level: float = 0.95, n_boot: int = 2000,
         raise ParameterError(f"level must be in (0, 1), got {level!r}")
     if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1):
         raise ParameterError(f"n_boot must be an integer >= 1, got {n_boot!r}")
-    counts = []   # (on beats 2 and 4, all counted) per performance
-    for hits, bar_beats in performances:
-        on_beat = np.asarray(hits)[::STEPS_PER_BEAT, snare] > 0
-        position = np.asarray(bar_beats)
-        if len(position) != len(on_beat):
-            raise ParameterError(f"{len(position)} bar positions for {len(on_beat)} beats")
-        counted = on_beat & (position >= 0)
-        counts.append((np.isin(position[counted], (1, 3)).sum(), counted.sum()))
-    counts = np.asarray(counts, dtype=np.float64).reshape(-1, 2)
+    counts = np.asarray([_backbeat_counts(h, b, snare) for h, b in performances],
+                        dtype=np.float64).reshape(-1, 2)
     if counts[:, 1].sum() == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)

@@ -107,7 +107,7 @@ def test_shipped_classifier_loads_without_data():
     assert model.meta["validation_accuracy"] > model.meta["validation_majority_accuracy"]
 
 
-def _groove(beats, snare_on, rng=None):
+def _groove(beats, snare_on):
     """A performance of ``beats`` beats with an on-beat snare on the bar beats in ``snare_on``."""
     hits = np.zeros((4 * beats, 9))
     bars = np.arange(beats) % 4
@@ -118,7 +118,8 @@ def _groove(beats, snare_on, rng=None):
 def test_backbeat_interval_is_wide_when_one_performance_carries_the_snares():
     backbeat, straight = _groove(400, (1, 3)), _groove(8, (0, 1, 2, 3))   # 200 and 8 snares
     few = [backbeat] + [straight] * 9
-    pooled = backbeat_share(np.concatenate([h for h, _ in few]), np.concatenate([b for _, b in few]))
+    pooled = backbeat_share(np.concatenate([h for h, _ in few]),
+                            np.concatenate([b for _, b in few]))
     low, high = backbeat_interval(few, seed=1)
     assert low <= pooled <= high and high - low > 0.3   # resampling the one big file decides it
     many = [_groove(40, (1, 3))] * 10 + [_groove(40, (0, 1, 2, 3))] * 10
