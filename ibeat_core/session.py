@@ -209,7 +209,7 @@ class SessionConfig:
         return DrumGenConfig(genre=self.genre, temperature=self.temperature,
                              density=self.density, seed=self.seed,
                              genre_strength=self.genre_strength, bar=BarConfig(meter=self.meter),
-                             body_calibration=True)
+                             body_calibration=True, hold_draws=self.drums == "bar")
 
 
 @dataclass(frozen=True)

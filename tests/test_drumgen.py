@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from ibeat_core.bar import BarConfig, BarPosition, bar_features
-from ibeat_core.drumgen import (CONTEXT_STEPS, DrumGenConfig, DrumPatternGenerator,
+from ibeat_core.drumgen import (CONTEXT_STEPS, TIMEKEEPERS, DrumGenConfig, DrumPatternGenerator,
                                 generate_pattern, hit_velocities, sample_hits)
 from ibeat_core.drums import GENRES
 from ibeat_core.errors import ParameterError
+from ibeat_core.session import SessionConfig
 from ibeat_models.drumgen import DrumGenRuntime
 from ibeat_models.runtime import load_model, model_dir
 
@@ -161,6 +162,54 @@ def test_density_and_temperature_move_the_hit_rate():
     assert rate(temperature=3.0) > rate() + 0.1
     assert not sample_hits(logits, temperature=0).any()
     assert sample_hits(logits, temperature=0, density=2.5).all()
+
+
+def test_sample_hits_compares_given_draws_with_the_probabilities():
+    logits = np.log(np.full((4, 9), 0.25 / 0.75, np.float32))  # p = 0.25 everywhere
+    draws = np.tile(np.linspace(0.0, 0.99, 9), (4, 1))
+    np.testing.assert_array_equal(sample_hits(logits, draws=draws), draws < 0.25)
+    with pytest.raises(ParameterError, match="draws"):
+        sample_hits(logits, draws=draws[:3])
+
+
+def _phrases(hold: bool, n_beats: int = 1024, p: float = 0.4):
+    """Hits (n, 4, 9) and bar positions of a generator whose every logit gives ``p``."""
+    gen = DrumPatternGenerator(FlatLogits(float(np.log(p / (1 - p)))),
+                               DrumGenConfig(seed=3, hold_draws=hold))
+    hits, positions = [], []
+    for _ in range(n_beats):
+        hits.append(gen.next_beat(STYLE) > 0)
+        positions.append(gen.position)
+    return np.array(hits), positions
+
+
+def test_held_draws_repeat_the_groove_bar_by_bar_and_keep_each_hits_probability():
+    for hold in (True, False):
+        hits, positions = _phrases(hold)
+        # Every hit keeps its probability: held draws are still uniform.
+        assert abs(hits.mean() - 0.4) < 0.03
+        starts = [i for i, q in enumerate(positions) if q.beat == 0 and q.bar == 0]
+        assert len(starts) > 40 and all(q.beats_per_bar == 4 for q in positions)
+        phrases = [hits[a:a + 16].reshape(4, 4, 4, 9) for a in starts if a + 16 <= len(hits)]
+        same_bar = np.mean([(ph[1:] == ph[0]).all() for ph in phrases])
+        keep = list(TIMEKEEPERS)
+        hats = np.mean([(ph[:, 1:][..., keep] == ph[:, :1][..., keep]).all() for ph in phrases])
+        if hold:
+            # The same probabilities give the same bar all through the phrase, and the hi-hats
+            # play alike on every beat.
+            assert same_bar == 1.0 and hats == 1.0
+        else:
+            assert same_bar == 0.0 and hats == 0.0
+    held, _ = _phrases(True)
+    np.testing.assert_array_equal(held, _phrases(True)[0])  # seeded: a rerun is the same
+
+
+def test_the_session_holds_draws_for_the_bar_aware_drums_only():
+    assert SessionConfig().drumgen_config().hold_draws
+    assert not SessionConfig(drums="paper").drumgen_config().hold_draws
+    assert not DrumGenConfig().hold_draws  # the paper's sampling, for generate_pattern
+    with pytest.raises(ParameterError, match="hold_draws"):
+        DrumGenConfig(hold_draws=1)
 
 
 def test_generate_pattern_matches_streaming():
