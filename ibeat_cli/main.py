@@ -8,7 +8,7 @@
     ibeat train visbeat|reference|mustyle|drumgen|mono|drumclassifier --data DIR --out DIR
     ibeat train drumgen-calibration --data DIR --out ibeat_models/drumgen
     ibeat evaluate tempo|beats|drums|pose|follow|input --data DIR [--out DIR] [--json]
-    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,capacity,timing,video]
+    ibeat bench [--sessions 1,8,32,64] [--workers N] [--sections compute,grpc,soak,abuse,capacity,cluster,timing,video]
                 [--data DIR] [--out DIR] [--json]
     ibeat kit --out DIR [--sample-rate HZ] [--seed N]
 
@@ -208,7 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sections", default="compute,grpc,timing,video",
                    help="which sections to run, of compute, grpc, soak (64 sessions for "
                         "--soak-duration-s), abuse (gap-amplification streams beside 16 "
-                        "sessions), capacity (sessions one server core holds), timing and video "
+                        "sessions), capacity (sessions one server core holds), cluster (Envoy "
+                        "in front of 3 replicas: a kill and a rolling restart; needs the "
+                        "repository's deploy/ and the deploy extra), timing and video "
                         "(those two only with --data)")
     p.add_argument("--soak-duration-s", type=float, default=600.0,
                    help="seconds the soak section runs")
@@ -216,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="real-time sessions the soak section runs")
     p.add_argument("--capacity-sessions", default="16,24,32,40,48,56",
                    help="load levels of the capacity section (one server core), comma-separated")
+    p.add_argument("--cluster-sessions", type=int, default=96,
+                   help="real-time sessions of the cluster section")
     p.add_argument("--data", type=Path, default=None,
                    help="data root laid out like shared/data: adds the musical timing on its "
                         "held-out clips")
@@ -440,9 +444,9 @@ def _cmd_bench(args) -> int:
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
-            or args.workers < 1 or args.soak_sessions < 1:
+            or args.workers < 1 or args.soak_sessions < 1 or args.cluster_sessions < 3:
         raise IbeatError("--duration-s and --soak-duration-s must be > 0, --per-process, "
-                         "--workers and --soak-sessions >= 1")
+                         "--workers and --soak-sessions >= 1, --cluster-sessions >= 3")
     if args.compute_frames is not None and args.compute_frames < 1:
         raise IbeatError("--compute-frames must be >= 1")
     if args.data is not None:
@@ -456,7 +460,7 @@ def _cmd_bench(args) -> int:
         command.append(f"--duration-s {args.duration_s:g}")
     if "capacity" in sections and args.capacity_sessions != "16,24,32,40,48,56":
         command.append(f"--capacity-sessions {args.capacity_sessions}")
-    if {"grpc", "soak", "abuse", "capacity"} & set(sections):
+    if {"grpc", "soak", "abuse", "capacity", "cluster"} & set(sections):
         if args.per_process != 8:
             command.append(f"--per-process {args.per_process}")
         if args.workers != 2:
@@ -465,6 +469,8 @@ def _cmd_bench(args) -> int:
         command.append(f"--soak-duration-s {args.soak_duration_s:g}")
     if "soak" in sections and args.soak_sessions != 64:
         command.append(f"--soak-sessions {args.soak_sessions}")
+    if "cluster" in sections and args.cluster_sessions != 96:
+        command.append(f"--cluster-sessions {args.cluster_sessions}")
     if args.compute_frames is not None:
         command.append(f"--compute-frames {args.compute_frames}")
     if args.data is not None:
@@ -476,6 +482,7 @@ def _cmd_bench(args) -> int:
                              workers=args.workers, data_dir=args.data,
                              soak_duration_s=args.soak_duration_s,
                              soak_sessions=args.soak_sessions, capacity_sessions=capacity,
+                             cluster_sessions=args.cluster_sessions,
                              command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)
     print(json.dumps(report, indent=1) if args.json else text)

