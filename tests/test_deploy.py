@@ -18,7 +18,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,8 @@ import grpc
 import numpy as np
 import pytest
 
-from ibeat_cli.bench.cluster import Envoy, Replica, bench_cluster, free_ports, load_render
+from ibeat_cli.bench.cluster import (Envoy, Replica, bench_cluster, deploy_tool, free_ports,
+                                     load_render, replica_of)
 from ibeat_cli.bench.report import _machine, format_bench
 from ibeat_grpc import health_probe
 from ibeat_grpc.replay import clip_frames
@@ -54,9 +54,8 @@ render = load_render(DEPLOY)
 
 
 def _tool(name: str) -> str:
-    """The path of a deploy tool: beside this interpreter (the venv), else on PATH."""
-    exe = Path(sys.executable).parent / name
-    found = str(exe) if exe.exists() else shutil.which(name)
+    """The path of a deploy tool (:func:`deploy_tool`); skips the test without it, fails in CI."""
+    found = deploy_tool(name)
     if found:
         return found
     message = f"{name} is not installed: pip install '.[deploy]'"
@@ -469,9 +468,7 @@ def _transport_failure(stream: _Stream) -> bool:
 
 def _replica_of(session_id: str, replicas) -> int:
     """The replica whose log names the session (-1: none)."""
-    owners = [r.index for r in replicas if session_id and session_id in r.log()]
-    assert len(owners) <= 1, f"session {session_id} in the logs of replicas {owners}"
-    return owners[0] if owners else -1
+    return replica_of(session_id, [r.log() for r in replicas])
 
 
 @pytest.fixture(scope="module")

@@ -33,13 +33,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 from .common import _log
-from .load import (GRPC_FPS, _n_views, _pct, gather_clients, go, kill_clients, launch_clients,
-                   session_groups)
+from .load import (GRPC_FPS, _n_views, _pct, gather_clients, go, hits_on_time, kill_clients,
+                   launch_clients, session_groups)
 
-__all__ = ["Replica", "Envoy", "deploy_dir", "envoy_binary", "free_ports", "bench_cluster"]
+__all__ = ["Replica", "Envoy", "deploy_dir", "deploy_tool", "replica_of", "free_ports",
+           "load_render", "bench_cluster"]
 
 #: The replicas' --drain-s and --grace [s] (deploy/k8s uses the same pair).
 DRAIN_S = 3.0
@@ -54,10 +53,20 @@ def deploy_dir() -> Path | None:
     return path if (path / "envoy" / "render.py").exists() else None
 
 
-def envoy_binary() -> str | None:
-    """The ``envoy`` of the deploy extra: beside this interpreter (a venv), else on PATH."""
-    exe = Path(sys.executable).parent / "envoy"
-    return str(exe) if exe.exists() else shutil.which("envoy")
+def deploy_tool(name: str) -> str | None:
+    """A tool of the deploy extra (``envoy``, ``hadolint``, ...): beside this interpreter (a
+    venv), else on PATH; None if neither."""
+    exe = Path(sys.executable).parent / name
+    return str(exe) if exe.exists() else shutil.which(name)
+
+
+def replica_of(session_id: str, logs) -> int:
+    """Index of the replica whose log text (``logs``, one per replica) names the session;
+    -1 if none. Raises if more than one does (session ids are unique)."""
+    owners = [i for i, text in enumerate(logs) if session_id and session_id in text]
+    if len(owners) > 1:
+        raise RuntimeError(f"session {session_id} in the logs of replicas {owners}")
+    return owners[0] if owners else -1
 
 
 def load_render(deploy: Path):
@@ -248,17 +257,10 @@ class _Cluster:
         return launch_clients(self.envoy.addr, groups, fps=fps, duration_s=duration_s,
                               clip=clip)
 
-    def owner(self, session_id: str) -> int:
-        """The replica whose log names the session (-1: none)."""
-        owners = [r.index for r in self.replicas if session_id and session_id in r.log()]
-        return owners[0] if len(owners) == 1 else -1
-
-
-def _on_time(sessions) -> float | None:
-    leads = [x for s in sessions for x in s["lead_ms"]]
-    late = sum(s["hits_dropped_late"] for s in sessions)
-    return round(float(np.sum(np.asarray(leads) >= 0) / (len(leads) + late)), 4) \
-        if leads or late else None
+    def owners(self):
+        """``session id -> replica index`` (-1: none), from the replicas' logs as they are now."""
+        logs = [r.log() for r in self.replicas]
+        return lambda session_id: replica_of(session_id, logs)
 
 
 def _statuses(sessions) -> dict:
@@ -292,7 +294,8 @@ def _kill_run(n, *, duration_s, kill_after_s, fresh, per_process, fps, clip, wor
             kill_clients(clients)
         sessions = [s for a in answers[:n_first] for s in a["sessions"]]
         fresh_sessions = [s for a in answers[n_first:] for s in a["sessions"]]
-        first_owner = [cluster.owner(s["streams"][0]["session_id"]) if s["streams"] else -1
+        owner = cluster.owners()
+        first_owner = [owner(s["streams"][0]["session_id"]) if s["streams"] else -1
                        for s in sessions]
         # Where each session's first stream went (the replicas' logs name its session id).
         spread = [first_owner.count(r.index) for r in replicas]
@@ -301,7 +304,7 @@ def _kill_run(n, *, duration_s, kill_after_s, fresh, per_process, fps, clip, wor
         # Reconnect: the stream's end -> the next SessionAccepted (from another replica).
         gaps = [s["streams"][1]["accepted_at"] - s["reconnects"][0]["at"]
                 for s in victims if s["reconnects"] and len(s["streams"]) > 1]
-        moved_to = [cluster.owner(s["streams"][-1]["session_id"]) for s in victims
+        moved_to = [owner(s["streams"][-1]["session_id"]) for s in victims
                     if len(s["streams"]) > 1]
         opened_after = [st for s in sessions + fresh_sessions for st in s["streams"]
                         if st["accepted_at"] > killed_at + detect_s]
@@ -321,14 +324,14 @@ def _kill_run(n, *, duration_s, kill_after_s, fresh, per_process, fps, clip, wor
         "moved_to_dead": sum(o == dead.index for o in moved_to),
         "killed_sessions_ending_ok": sum(s["status"] == "OK" for s in victims),
         "streams_opened_after_mark": len(opened_after),
-        "of_them_on_the_dead_replica": sum(cluster.owner(st["session_id"]) == dead.index
+        "of_them_on_the_dead_replica": sum(owner(st["session_id"]) == dead.index
                                            for st in opened_after),
         "others": len(others),
         "others_untouched": sum(s["status"] == "OK" and not s["reconnects"] for s in others),
         "others_statuses": _statuses(others),
         "fresh_statuses": _statuses(fresh_sessions),
-        "hits_on_time_others": _on_time(others),
-        "hits_on_time_all": _on_time(sessions),
+        "hits_on_time_others": hits_on_time(others),
+        "hits_on_time_all": hits_on_time(sessions),
     }
 
 
@@ -373,7 +376,7 @@ def _rolling_run(n, *, duration_s, per_process, fps, clip, workdir, deploy, bina
         "reconnect_ms": _pct([1e3 * g for g in gaps], [50, 100]),
         "reconnect_end_details": sorted({rc["details"] for s in sessions
                                          for rc in s["reconnects"]}),
-        "hits_on_time": _on_time(sessions),
+        "hits_on_time": hits_on_time(sessions),
     }
 
 
@@ -386,7 +389,7 @@ def bench_cluster(sessions: int = 96, *, duration_s: float = 30.0, kill_after_s:
 
     from ibeat_io.clips import bundled_clip_path
 
-    deploy, binary = deploy_dir(), envoy_binary()
+    deploy, binary = deploy_dir(), deploy_tool("envoy")
     if deploy is None:
         return {"skipped": "needs the repository's deploy/ folder (run from a checkout)"}
     if binary is None:

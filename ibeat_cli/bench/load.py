@@ -22,7 +22,7 @@ from .procstat import _RssSampler, _tree, _tree_cpu_s, _tree_status
 
 __all__ = ["GRPC_FPS", "ATTACK", "CAPACITY_SESSIONS", "bench_grpc", "bench_soak", "bench_abuse",
            "bench_capacity", "loop_frames", "parse_sessions", "session_groups", "launch_clients",
-           "go", "gather_clients", "kill_clients"]
+           "go", "gather_clients", "hits_on_time", "kill_clients"]
 
 #: The rate a live (camera) client streams at.
 GRPC_FPS = 30.0
@@ -197,6 +197,16 @@ def gather_clients(clients, *, timeout_s: float) -> list[dict]:
     return answers
 
 
+def hits_on_time(sessions) -> float | None:
+    """Share of the sessions' hits that arrived before their play time (None: no hits); a hit
+    the server did not send because it was already late counts as not on time."""
+    leads = [x for s in sessions for x in s["lead_ms"]]
+    late = sum(s["hits_dropped_late"] for s in sessions)
+    if not leads and not late:
+        return None
+    return round(float(np.sum(np.asarray(leads) >= 0) / (len(leads) + late)), 4)
+
+
 def kill_clients(clients):
     """Kill the client processes still running (after an error, or ones left behind)."""
     for c in clients:
@@ -270,9 +280,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
     behind = [r["send_behind_ms"] for r in results if r["send_behind_ms"] is not None]
     rss_peak_kb = max(sampler.samples) if sampler.samples else None
     dropped_late = sum(r["hits_dropped_late"] for r in results)
-    # A hit the server did not send because it was already late counts as not on time.
-    on_time = (round(float(np.sum(np.asarray(leads) >= 0) / (len(leads) + dropped_late)), 4)
-               if leads or dropped_late else None)
+    on_time = hits_on_time(results)
     extra = {}
     if attackers:
         done = [r for r in attack_results if r is not None]
