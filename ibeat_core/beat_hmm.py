@@ -45,6 +45,7 @@ Times are seconds on the frame clock: frame ``t`` is at ``t / fps`` s, frame 0 a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,6 +57,7 @@ from .visual_beats import frames_to_time
 __all__ = [
     "BeatHMMConfig",
     "BeatHMM",
+    "shared_model",
     "valid_beat_probs",
     "HMMResult",
     "viterbi",
@@ -321,6 +323,20 @@ class BeatHMM:
         return new, pointers, silent_pointer
 
 
+@lru_cache(maxsize=16)
+def shared_model(config: BeatHMMConfig) -> BeatHMM:
+    """The :class:`BeatHMM` of ``config``, built once and shared by every tracker that runs it.
+
+    Its arrays are read-only. One model is about 0.4 MB, so a server's sessions share
+    one rather than each keeping a copy, and it stays in the CPU's cache between them.
+    """
+    model = BeatHMM(config)
+    for value in vars(model).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return model
+
+
 def valid_beat_probs(beat_probs) -> np.ndarray:
     """Check beat probabilities and return them as float64 ``(T,)``.
 
@@ -498,7 +514,7 @@ class BeatTracker:
 
     def __init__(self, config: BeatHMMConfig = BeatHMMConfig()):
         self.config = config
-        self.model = BeatHMM(config)
+        self.model = shared_model(config)
         self._tolerance_frames = config.tolerance_s * config.fps
         self.reset()
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .batching import NetworkCall, Steps, run_alone
 from .beat_hmm import BeatEvent, BeatHMMConfig, BeatTracker
 from .rhythm import MotionRhythmTracker, RhythmConfig
 
@@ -40,7 +41,11 @@ class BeatNetwork(Protocol):
         """The recurrent state of a new stream."""
 
     def step(self, directogram_row: np.ndarray, flux: float, state: Any) -> tuple[float, float, Any]:
-        """``(offset in [0, 1], beat probability in [0, 1], new state)`` for one frame."""
+        """``(offset in [0, 1], beat probability in [0, 1], new state)`` for one frame.
+
+        A network may also have ``step_batch(calls) -> results``: many streams' steps in
+        one go, each result exactly what ``step(*call)`` gives (:mod:`ibeat_core.batching`).
+        """
 
 
 class BeatDecoder(Protocol):
@@ -119,8 +124,9 @@ class StreamingBeatTracker(Protocol):
     def reset(self) -> None:
         """Forget the stream."""
 
-    def process_frame_with_pose(self, timestamp_s: float, keypoints) -> list[tuple]:
-        """One keypoint frame in; ``(BeatFrame, xy (17, 2), body scale)`` per grid frame out."""
+    def process_frame_steps(self, timestamp_s: float, keypoints) -> Steps[list[tuple]]:
+        """One keypoint frame in; ``(BeatFrame, xy (17, 2), body scale)`` per grid frame out,
+        as a generator of network steps (:mod:`ibeat_core.batching`)."""
 
 
 class OnlineBeatTracker:
@@ -174,11 +180,17 @@ class OnlineBeatTracker:
             ``xy`` ``(17, 2)``: the resampled joint positions (input units, NaN
             where missing); ``scale``: the body scale (torso length, input units).
         """
+        return run_alone(self.process_frame_steps(timestamp_s, keypoints))
+
+    def process_frame_steps(self, timestamp_s: float, keypoints) -> Steps[list[tuple]]:
+        """:meth:`process_frame_with_pose` as a generator of network steps, so that
+        :func:`~ibeat_core.batching.run_together` can batch many streams' frames."""
         out = []
         for m in self._front_end.process_frame(timestamp_s, keypoints):
             if self._t0 is None:
                 self._t0 = m.time_s
-            offset, prob, self._state = self.network.step(m.directogram, m.flux, self._state)
+            offset, prob, self._state = yield NetworkCall(self.network,
+                                                          (m.directogram, m.flux, self._state))
             ev = self.decoder.process_frame(prob)
             frame = BeatFrame(time_s=m.time_s, offset=float(offset), kinematic_offset=m.offset,
                               beat_prob=float(prob),

@@ -47,6 +47,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .batching import NetworkCall, Steps, run_alone
 from .beat_hmm import BeatHMMConfig
 from .bar import BarConfig
 from .beat_tracking import BeatFrame, BeatNetwork
@@ -88,7 +89,8 @@ class StyleNetwork(Protocol):
         """The recurrent state of a new stream."""
 
     def step(self, offset: float, state: Any) -> tuple[float, Any]:
-        """``(envelope in [0, 1], new state)`` for one frame."""
+        """``(envelope in [0, 1], new state)`` for one frame (and optionally ``step_batch``,
+        as :class:`~ibeat_core.beat_tracking.BeatNetwork`)."""
 
 
 @dataclass(frozen=True)
@@ -393,23 +395,32 @@ class Session:
         -------
         list of BeatCue and DrumHit
         """
-        return [e for frame in self.process_frame(timestamp_s, keypoints) for e in frame.events]
+        return run_alone(self.push_steps(timestamp_s, keypoints))
+
+    def push_steps(self, timestamp_s: float, keypoints) -> Steps[list]:
+        """:meth:`push` as a generator of network steps (:mod:`ibeat_core.batching`)."""
+        frames = yield from self.process_frame_steps(timestamp_s, keypoints)
+        return [e for frame in frames for e in frame.events]
 
     def process_frame(self, timestamp_s: float, keypoints) -> list[SessionFrame]:
         """:meth:`push` with the per-grid-frame state the events came from (for plots)."""
+        return run_alone(self.process_frame_steps(timestamp_s, keypoints))
+
+    def process_frame_steps(self, timestamp_s: float, keypoints) -> Steps[list[SessionFrame]]:
+        """:meth:`process_frame` as a generator of network steps."""
         out = []
         if self.body is None:
-            grid_frames = self.tracker.process_frame_with_pose(timestamp_s, keypoints)
+            grid_frames = yield from self.tracker.process_frame_steps(timestamp_s, keypoints)
         else:
             grid_frames = []
             for t, view, positions in zip(*self.body.process_frame(timestamp_s, keypoints)):
                 seen = np.isfinite(positions).all(axis=1)
                 self._position3d[seen] = positions[seen]
-                grid_frames += self.tracker.process_frame_with_pose(t, view)
+                grid_frames += yield from self.tracker.process_frame_steps(t, view)
         self._now_s = float(timestamp_s)
         for f, xy, scale in grid_frames:
-            env, self._style_state = self.networks.style.step(f.kinematic_offset,
-                                                              self._style_state)
+            env, self._style_state = yield NetworkCall(self.networks.style,
+                                                       (f.kinematic_offset, self._style_state))
             if self._first_time_s is None:
                 self._first_time_s = f.time_s
             self._envelope.append(env)

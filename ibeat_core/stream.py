@@ -33,6 +33,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from .batching import Steps, run_alone
 from .errors import ParameterError
 from .session import BeatCue, DrumHit
 
@@ -57,6 +58,10 @@ class StreamEngine(Protocol):
 
     def push(self, timestamp_s: float, keypoints) -> list:
         """One frame at engine time ``timestamp_s`` [s]; the BeatCue and DrumHit it produced."""
+
+    def push_steps(self, timestamp_s: float, keypoints) -> Steps[list]:
+        """:meth:`push` as a generator of network steps (:mod:`ibeat_core.batching`); needed
+        by :meth:`EngineStream.push_steps` only."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,15 @@ class EngineStream:
             A timestamp that does not increase, or keypoints the engine rejects;
             the stream's state is unchanged but for a restart already reported.
         """
+        if run is None:
+            def run(core_s):
+                return self.engine.push(core_s, keypoints)
+        return run_alone(self.push_steps(time_us, frame_id=frame_id, run=run))
+
+    def push_steps(self, time_us: int, keypoints=None, *, frame_id: int = 0,
+                   run: Callable[[float], list] | None = None) -> Steps[StreamStep]:
+        """:meth:`push` as a generator of network steps (:mod:`ibeat_core.batching`): without
+        ``run``, the engine's own ``push_steps(core_s, keypoints)`` does the frame."""
         time_us = int(time_us)
         if abs(time_us) > MAX_TIME_US:
             raise ParameterError(f"frame {frame_id}: timestamp {time_us} us is out of range "
@@ -261,7 +275,8 @@ class EngineStream:
             self.origin_us = time_us
         core_s = (time_us - self.origin_us) / 1e6
         try:
-            produced = run(core_s) if run is not None else self.engine.push(core_s, keypoints)
+            produced = (run(core_s) if run is not None
+                        else (yield from self.engine.push_steps(core_s, keypoints)))
         except ParameterError as e:
             raise ParameterError(f"frame {frame_id}: {e}") from None
         self.last_us, self.last_frame_id = time_us, int(frame_id)

@@ -55,6 +55,10 @@ class ServerMetrics(StreamObserver):
         self._latency = Histogram(
             "ibeat_frame_latency_seconds", "Frame received -> its events queued",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25), registry=r)
+        self._batch = Histogram(
+            "ibeat_engine_batch_frames", "Frames of different streams run through the engine "
+            "together (one network call per round for all)",
+            buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
         self._hits_sent = Counter("ibeat_hits_sent", "Drum hits sent", registry=r)
         self._hits_late = Counter("ibeat_hits_dropped_late",
                                   "Hits not sent: their play time had passed on the client's clock",
@@ -84,6 +88,9 @@ class ServerMetrics(StreamObserver):
     def frame(self, latency_s: float):
         self._frames.inc()
         self._latency.observe(latency_s)
+
+    def batch(self, frames: int):
+        self._batch.observe(frames)
 
     def hits(self, sent: int, dropped_late: int):
         if sent:

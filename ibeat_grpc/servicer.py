@@ -40,6 +40,7 @@ import grpc
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from ibeat_core.batching import Steps, run_alone
 from ibeat_core.drums import DRUM_CLASSES, GENRES, GM_EXPORT_PITCHES
 from ibeat_core.errors import ParameterError
 from ibeat_core.keypoints import FPS
@@ -49,6 +50,7 @@ from ibeat_core.stream import (MAX_GAP_US, STATS_INTERVAL_US, EngineStream,
 
 from ibeat_io.version import package_version
 
+from .batcher import FrameBatcher
 from .layouts import LAYOUTS, WireLayout, frame_of, layout_infos
 from .load import WAITED_S, LoopMonitor, ServerLimits, Shedder, StreamClock, peer_host
 from .observer import StreamObserver
@@ -313,6 +315,11 @@ class StreamPipeline:
 
     # -- messages in ------------------------------------------------------------------
     def handle(self, request: pb.ClientMessage) -> list:
+        return run_alone(self.handle_steps(request))
+
+    def handle_steps(self, request: pb.ClientMessage) -> Steps[list]:
+        """:meth:`handle` as a generator of network steps, for
+        :class:`~ibeat_grpc.batcher.FrameBatcher`."""
         kind = request.WhichOneof("msg")
         if kind == "config":
             if self.session is not None:
@@ -324,7 +331,7 @@ class StreamPipeline:
                               f"the first message must be a config, got {kind or 'an empty message'}")
         if kind != "frame":
             raise _invalid("empty ClientMessage: set config, frame or end")
-        return self._frame(request.frame)
+        return (yield from self._frame_steps(request.frame))
 
     def record_latency(self, latency_us: float):
         """Processing time of one frame [us], received -> its events queued."""
@@ -357,11 +364,12 @@ class StreamPipeline:
             genre=config.genre, mode=config.mode, max_gap_us=self.max_gap_us,
             stats_interval_us=self.stats_interval_us))
 
-    def _frame(self, frame: pb.PoseFrame) -> list:
+    def _frame_steps(self, frame: pb.PoseFrame) -> Steps[list]:
         self.frames_received += 1
         kp = frame_keypoints(frame, self.layout)
         try:
-            step = self.stream.push(frame.timestamp_us, kp, frame_id=frame.frame_id)
+            step = yield from self.stream.push_steps(frame.timestamp_us, kp,
+                                                     frame_id=frame.frame_id)
         except ParameterError as e:
             raise _invalid(str(e)) from None
         out = event_messages(step.events, frame_id=frame.frame_id, layout=self.layout)
@@ -491,7 +499,8 @@ class SessionRegistry:
 
 
 class IbeatServicer(pb_grpc.IbeatServicer):
-    """Thin servicer: a :class:`StreamPipeline` per ``Session`` stream, nothing shared but the networks.
+    """Thin servicer: a :class:`StreamPipeline` per ``Session`` stream, nothing shared but the
+    networks and the :class:`~ibeat_grpc.batcher.FrameBatcher` that runs their frames together.
 
     Parameters
     ----------
@@ -524,6 +533,8 @@ class IbeatServicer(pb_grpc.IbeatServicer):
         self.stats_interval_us = stats_interval_us
         self.source = source
         self.monitor = LoopMonitor(contention_s=limits.pace_lag_s, on_sample=observer.loop_lag)
+        #: Runs the streams' frames together, one network call per round for all of them.
+        self.batcher = FrameBatcher(observer)
         self._tasks: list[asyncio.Task] = []
 
     def start(self):
@@ -738,7 +749,8 @@ async def _write(outbox: Outbox, context, name: str, *, last_words=lambda error:
 
 
 async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: IbeatServicer):
-    """Reader task of one stream: client messages -> engine (inline, on the loop) -> outbox.
+    """Reader task of one stream: client messages -> engine (frames through the servicer's
+    :class:`~ibeat_grpc.batcher.FrameBatcher`, on the loop) -> outbox.
 
     While the loop is contended, a stream running ahead of real time waits
     before its next read (:meth:`StreamClock.pace_delay`), so it cannot starve the others.
@@ -768,7 +780,8 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
                                      waited=wait >= WAITED_S and wait >= WAITED_S + monitor.lag_s)
                 if stream.clock.real_time:
                     monitor.frame_delay(arrival, stream.clock.delay_s)
-            messages = pipeline.handle(request)
+            messages = (await servicer.batcher.submit(pipeline.handle_steps(request)) if is_frame
+                        else pipeline.handle(request))
             for m in messages:
                 outbox.put(m, is_stats=m.HasField("stats"))
                 if m.HasField("restarted"):

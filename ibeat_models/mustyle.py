@@ -10,9 +10,11 @@ from .runtime import OnnxModel, load_model
 
 __all__ = ["StyleNetwork"]
 
+_OUTPUTS = ["envelope", "h_out"]
+
 
 class StyleNetwork:
-    """The shipped MuStyleNet (or an ONNX file of the same signature), one frame per call.
+    """The shipped MuStyleNet (or an ONNX file of the same signature), one frame per stream.
 
     The model is shared and stateless; the GRU state belongs to the caller, so
     one instance serves any number of streams. Feed it the causal kinematic
@@ -41,6 +43,27 @@ class StyleNetwork:
 
     def step(self, offset: float, state: np.ndarray) -> tuple[float, np.ndarray]:
         """One frame: kinematic offset in [0, 1] -> (onset envelope in [0, 1], new state)."""
-        out = dict(zip(self.model.output_names, self.model.run_float32(
-            {"offset": np.full((1, 1), offset, np.float32), "h": state})))
-        return float(out["envelope"][0, 0]), out["h_out"]
+        return self.step_batch([(offset, state)])[0]
+
+    def step_batch(self, calls) -> list:
+        """:meth:`step` for many streams in one onnxruntime call; each stream gets exactly
+        what :meth:`step` would give it (the graph computes every row alike whatever the batch).
+
+        Parameters
+        ----------
+        calls : list of (offset float, state (layers, 1, hidden))
+
+        Returns
+        -------
+        list of (envelope float, new state), in order
+        """
+        n = len(calls)
+        if n == 0:  # onnxruntime aborts the process on an empty batch
+            return []
+        offsets = np.empty((n, 1), np.float32)
+        h = np.empty((self._state_shape[0], n, self._state_shape[2]), np.float32)
+        for i, (offset, state) in enumerate(calls):
+            offsets[i, 0] = offset
+            h[:, i] = state[:, 0]
+        envelope, h = self.model.run_float32({"offset": offsets, "h": h}, _OUTPUTS)
+        return [(float(envelope[i, 0]), h[:, i:i + 1]) for i in range(n)]

@@ -62,10 +62,11 @@ class OnnxModel:
         feed = {k: np.asarray(inputs[k], dtype=np.float32) for k in self.input_names}
         return dict(zip(self.output_names, self._session.run(None, feed)))
 
-    def run_float32(self, feed: dict) -> list[np.ndarray]:
+    def run_float32(self, feed: dict, outputs: list[str] | None = None) -> list[np.ndarray]:
         """:meth:`run` for a per-frame hot path: ``feed`` holds every input as a float32
-        array already (unchecked); the outputs come back in :attr:`output_names` order."""
-        return self._session.run(self.output_names, feed)
+        array already (unchecked); the outputs come back in the order of ``outputs``
+        (default :attr:`output_names`)."""
+        return self._session.run(outputs or self.output_names, feed)
 
 
 def model_dir(name: str) -> Path:

@@ -15,7 +15,7 @@ from ibeat_models.runtime import OnnxModel
 from .visbeat import VisBeatNet, VisBeatStep
 
 __all__ = ["export_onnx", "save_checkpoint", "load_checkpoint", "export_visbeat",
-           "load_visbeat_torch", "visbeat_parity"]
+           "load_visbeat_torch", "visbeat_parity", "reexport"]
 
 
 def export_onnx(module, args, path, *, input_names, output_names, dynamic_axes=None) -> Path:
@@ -51,9 +51,11 @@ def export_visbeat(net: VisBeatNet, out_dir, *, meta: dict) -> Path:
     step = VisBeatStep(net.eval())
     args = (torch.zeros(1, net.n_bins), torch.zeros(1, 1), torch.zeros(1, 1),
             torch.zeros(1, net.hidden1), torch.zeros(1, net.hidden2))
-    path = export_onnx(step, args, out / "visbeat.onnx",
-                       input_names=["directogram", "flux", "prev_offset", "h1", "h2"],
-                       output_names=["offset", "beat_prob", "h1_out", "h2_out"])
+    names = ["log_directogram", "flux", "prev_offset", "h1", "h2"], ["offset", "beat_prob",
+                                                                      "h1_out", "h2_out"]
+    path = export_onnx(step, args, out / "visbeat.onnx", input_names=names[0],
+                       output_names=names[1],
+                       dynamic_axes={name: {0: "batch"} for name in names[0] + names[1]})
     save_checkpoint(net, out / "visbeat.pt",
                     {"n_bins": net.n_bins, "hidden1": net.hidden1, "hidden2": net.hidden2})
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -79,8 +81,40 @@ def visbeat_parity(net: VisBeatNet, onnx_path, directogram: np.ndarray) -> float
     prev = np.zeros((1, 1), np.float32)
     worst = 0.0
     for i, row in enumerate(directogram):
-        out = model.run(directogram=row[None], flux=[[flux[i]]], prev_offset=prev, h1=h1, h2=h2)
+        out = model.run(log_directogram=np.log1p(row[None].astype(np.float32)), flux=[[flux[i]]],
+                        prev_offset=prev, h1=h1, h2=h2)
         prev, h1, h2 = out["offset"], out["h1_out"], out["h2_out"]
         worst = max(worst, abs(float(out["offset"][0, 0]) - off_t[i]),
                     abs(float(out["beat_prob"][0, 0]) - prob_t[i]))
     return float(worst)
+
+
+def reexport(folder) -> Path:
+    """Write a shipped network's ONNX graph again from the checkpoint beside it (same weights;
+    ``meta.json`` and the checkpoint are left as they are), after the export changed.
+
+    ``folder`` holds ``visbeat.pt`` or ``mustyle.pt``; returns the graph's path.
+    """
+    import tempfile
+
+    from .mustyle import export_mustyle, load_mustyle_torch
+
+    folder = Path(folder)
+    exporters = {"visbeat": (load_visbeat_torch, export_visbeat),
+                 "mustyle": (load_mustyle_torch, export_mustyle)}
+    if folder.name not in exporters:
+        raise ValueError(f"re-exports {', '.join(exporters)}, not {folder.name!r}")
+    load, export = exporters[folder.name]
+    net = load(folder / f"{folder.name}.pt")
+    with tempfile.TemporaryDirectory() as tmp:
+        graph = export(net, tmp, meta={})
+        target = folder / graph.name
+        target.write_bytes(graph.read_bytes())
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        print(f"wrote {reexport(name)}")

@@ -103,8 +103,8 @@ class MuStyleNet(nn.Module):
 class MuStyleStep(nn.Module):
     """One frame of MuStyleNet with its state as input and output (for ONNX).
 
-    Inputs ``offset`` (1, 1) and ``h`` (layers, 1, hidden); outputs
-    ``envelope`` (1, 1) and ``h_out`` (layers, 1, hidden).
+    Inputs ``offset`` (B, 1) and ``h`` (layers, B, hidden); outputs
+    ``envelope`` (B, 1) and ``h_out`` (layers, B, hidden); B streams side by side.
     """
 
     def __init__(self, net: MuStyleNet):
@@ -478,7 +478,9 @@ def export_mustyle(net: MuStyleNet, out_dir, *, meta: dict) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     args = (torch.zeros(1, 1), torch.zeros(net.layers, 1, net.hidden))
     path = export_onnx(MuStyleStep(net.eval()), args, out / "mustyle.onnx",
-                       input_names=["offset", "h"], output_names=["envelope", "h_out"])
+                       input_names=["offset", "h"], output_names=["envelope", "h_out"],
+                       dynamic_axes={"offset": {0: "batch"}, "envelope": {0: "batch"},
+                                     "h": {1: "batch"}, "h_out": {1: "batch"}})
     save_checkpoint(net, out / "mustyle.pt", {"hidden": net.hidden, "layers": net.layers})
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
     return path

@@ -74,8 +74,13 @@ class VisBeatNet(nn.Module):
         beat_logits : Tensor (B, T)
         h1, h2 : final states
         """
-        x = torch.cat([torch.log1p(directogram), flux.unsqueeze(-1), prev_offsets.unsqueeze(-1)],
-                      dim=-1)
+        return self.forward_log(torch.log1p(directogram), flux, prev_offsets, h1, h2)
+
+    def forward_log(self, log_directogram, flux, prev_offsets, h1=None, h2=None):
+        """:meth:`forward` on ``log1p(directogram)``: the exported step takes the logarithm
+        from its caller, because onnxruntime's Log rounds a row differently by where it falls
+        in a batch, and a server batches the streams' steps."""
+        x = torch.cat([log_directogram, flux.unsqueeze(-1), prev_offsets.unsqueeze(-1)], dim=-1)
         y1, h1 = self.rn1(x, h1)
         offsets = torch.sigmoid(self.offset_head(y1))
         y2, h2 = self.rn2(torch.cat([y1, offsets], dim=-1), h2)
@@ -99,18 +104,19 @@ class VisBeatNet(nn.Module):
 class VisBeatStep(nn.Module):
     """One frame of VisBeatNet with the recurrent state as input and output (for ONNX).
 
-    Inputs: ``directogram`` (1, n_bins), ``flux`` (1, 1), ``prev_offset`` (1, 1),
-    ``h1`` (1, hidden1), ``h2`` (1, hidden2). Outputs: ``offset`` (1, 1),
-    ``beat_prob`` (1, 1), ``h1_out``, ``h2_out``. The caller feeds the offset back.
+    Inputs: ``log_directogram`` (B, n_bins) (``log1p`` of the directogram row),
+    ``flux`` (B, 1), ``prev_offset`` (B, 1), ``h1`` (B, hidden1), ``h2`` (B, hidden2).
+    Outputs: ``offset`` (B, 1), ``beat_prob`` (B, 1), ``h1_out``, ``h2_out``; B streams
+    side by side. The caller feeds the offset back.
     """
 
     def __init__(self, net: VisBeatNet):
         super().__init__()
         self.net = net
 
-    def forward(self, directogram, flux, prev_offset, h1, h2):
-        o, logit, h1n, h2n = self.net(directogram.unsqueeze(1), flux, prev_offset,
-                                      h1.unsqueeze(0), h2.unsqueeze(0))
+    def forward(self, log_directogram, flux, prev_offset, h1, h2):
+        o, logit, h1n, h2n = self.net.forward_log(log_directogram.unsqueeze(1), flux, prev_offset,
+                                                  h1.unsqueeze(0), h2.unsqueeze(0))
         return o, torch.sigmoid(logit), h1n.squeeze(0), h2n.squeeze(0)
 
 

@@ -41,6 +41,10 @@ def test_bench_tiny_run_writes_the_report(capsys, tmp_path):
     assert set(c["stages"]) == set(STAGES)
     for s in (*c["stages"].values(), c["push"]):
         assert 0 < s["median_ms"] <= s["p99_ms"]
+    # The 9 views' streams run together, one network call per round for all.
+    together = c["push_together"]
+    assert together["streams"] == 9 and together["grid_frames"] >= 300
+    assert 0 < together["push"]["median_ms"] <= together["push"]["p99_ms"]
     for b in c["push_3d"].values():   # 3D bodies at a headset's rate, the same frame budget
         assert b["grid_frames"] == 300 and b["input_fps"] == 90
         assert b["input_frames"] > 2.5 * b["grid_frames"] and 0 < b["push"]["median_ms"]

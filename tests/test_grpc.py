@@ -273,8 +273,12 @@ def test_huge_gap_restarts_the_engine(channel, frames):
 
 @pytest.mark.slow
 def test_concurrent_sessions_are_isolated(server, networks, frames):
+    """Streams at once share the engine's batches (one network call per round for all) and
+    still get exactly what each would alone; one stream's bad frame fails it alone."""
     t_us, kp = frames
     results = {}
+    batcher = server.servicer.batcher
+    batches, batched = batcher.batches, batcher.frames
 
     def good(seed):
         results[seed] = replay(f"127.0.0.1:{server.port}", t_us, kp,
@@ -303,6 +307,8 @@ def test_concurrent_sessions_are_isolated(server, networks, frames):
         assert got_beats == beats
         np.testing.assert_equal(got_hits, hits)
     assert _wait_for(lambda: server.servicer.active_sessions == 0)
+    # Four streams sending as fast as they can: their frames went through in shared batches.
+    assert batcher.frames - batched > batcher.batches - batches
 
 
 def _held_stream(channel, release: threading.Event, n_frames=10):

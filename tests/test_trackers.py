@@ -26,7 +26,9 @@ class MetronomeTracker:
     def reset(self):
         self.resets += 1
 
-    def process_frame_with_pose(self, timestamp_s, keypoints):
+    def process_frame_steps(self, timestamp_s, keypoints):
+        """No network steps: returns at once (a generator, as the protocol asks)."""
+        yield from ()
         t = float(timestamp_s)
         next_beat = (math.floor(t / self.period_s) + 1) * self.period_s
         frame = BeatFrame(time_s=t, offset=0.0, kinematic_offset=0.5, beat_prob=0.0,

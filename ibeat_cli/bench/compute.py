@@ -73,9 +73,14 @@ def _instrumented(networks, config, acc: _Acc):
     """A Session whose stages add their time to ``acc``."""
     from ibeat_core.session import Networks, Session
 
+    def timed_steps(network, key):
+        # The engine calls step_batch where a network has one (ibeat_core.batching).
+        name = "step_batch" if hasattr(network, "step_batch") else "step"
+        return _Proxy(network, **{name: acc.timed(getattr(network, name), key)})
+
     nets = Networks(
-        beat=_Proxy(networks.beat, step=acc.timed(networks.beat.step, "visbeat")),
-        style=_Proxy(networks.style, step=acc.timed(networks.style.step, "mustyle")),
+        beat=timed_steps(networks.beat, "visbeat"),
+        style=timed_steps(networks.style, "mustyle"),
         drumgen=_Proxy(networks.drumgen,
                        logits=acc.timed(networks.drumgen.logits, "drumgen_net", calls=True)),
         mono=networks.mono)
@@ -112,6 +117,34 @@ def _clean_push(networks, config, streams, budget: int):
             if n_grid >= budget:
                 return push_s, n_in, n_grid
     return push_s, n_in, n_grid
+
+
+def _together_push(networks, config, streams, budget: int):
+    """Whole push per grid frame with the streams' frames of each instant run together
+    (:func:`~ibeat_core.batching.run_together`: one network call per round for all, as a
+    loaded server runs them): ``(seconds per grid frame, grid frames)``; an instant is
+    charged evenly to the grid frames it completed."""
+    from ibeat_core.batching import StepFailed, run_together
+    from ibeat_core.session import Session
+
+    sessions = [Session(networks, config) for _ in streams]
+    push_s, n_grid, pending = [], 0, 0.0
+    for i in range(min(len(t) for t, _ in streams)):
+        t0 = time.perf_counter()
+        frames = run_together([s.process_frame_steps(t[i], kp[i])
+                               for s, (t, kp) in zip(sessions, streams)])
+        pending += time.perf_counter() - t0
+        failed = [f.error for f in frames if isinstance(f, StepFailed)]
+        if failed:
+            raise failed[0]
+        n = sum(len(f) for f in frames)
+        if n:
+            push_s += [pending / n] * n
+            pending = 0.0
+            n_grid += n
+        if n_grid >= budget:
+            break
+    return push_s, n_grid
 
 
 #: 3D inputs timed beside the camera clip: name -> what the client sends
@@ -183,6 +216,8 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
                                        [(c.timestamps_s, c.keypoints) for c in clips], budget)
     if progress:
         _log(f"compute: {n_grid} grid frames ({n_in} input frames) timed clean")
+    together_s, n_together = _together_push(
+        networks, config, [(c.timestamps_s, c.keypoints) for c in clips], budget)
 
     # Pass 2, instrumented: stages per grid frame, generation per beat.
     acc = _Acc()
@@ -217,6 +252,8 @@ def bench_compute(clip_path=None, *, max_frames: int | None = None, networks=Non
         "input_fps": input_fps,
         "mode": config.mode, "genre": config.genre, "genre_strength": config.genre_strength,
         "push": _stats_ms(push_s),
+        "push_together": {"streams": len(clips), "grid_frames": n_together,
+                          "push": _stats_ms(together_s)},
         "push_3d": _bench_3d(networks, config, budget),
         "stages": {k: _stats_ms(v) for k, v in per_stage.items()},
         "beats": len(gen_calls),

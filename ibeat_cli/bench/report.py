@@ -60,6 +60,12 @@ def format_bench(report: dict) -> str:
         p = c["push"]
         lines.append(f"| **{STAGE_NAMES['push']}** | **{_f(p['median_ms'])}** | {_f(p['p99_ms'])} | "
                      f"{_f(p['mean_ms'])} |")
+        together = c.get("push_together")
+        if together:
+            q = together["push"]
+            lines.append(f"| whole push, the {together['streams']} views' streams run together "
+                         f"(one network call per round for all, as a loaded server runs them) | "
+                         f"{_f(q['median_ms'])} | {_f(q['p99_ms'])} | {_f(q['mean_ms'])} |")
         for name, b in c.get("push_3d", {}).items():
             q = b["push"]
             lines.append(f"| whole push, {name} at {b['input_fps']:g} Hz (generated exercise, "

@@ -1,0 +1,117 @@
+"""Many streams' network steps in one call.
+
+A stream's work on one frame is written once, as a generator of *steps*: it yields each
+network step it needs (a :class:`NetworkCall`), receives the step's result, and returns
+what the frame produced. :func:`run_alone` drives one such generator, every step a call
+of its own (offline rendering, evaluation, one stream). :func:`run_together` drives many
+in lockstep: in each round every network gets all the steps asked of it at once, through
+its ``step_batch`` if it has one, so a server holding many streams pays one onnxruntime
+call per network and round instead of one per stream. A network's ``step_batch`` must
+give each call exactly what ``step`` gives it alone; then a stream's results do not
+depend on which streams it was batched with.
+
+Examples
+--------
+>>> class Double:
+...     def step(self, x):
+...         return 2 * x
+...     def step_batch(self, calls):
+...         return [2 * x for (x,) in calls]
+>>> def frame(x):
+...     y = yield NetworkCall(Double(), (x,))
+...     z = yield NetworkCall(Double(), (y,))
+...     return z + 1
+>>> run_alone(frame(1)), run_together([frame(1), frame(10)])
+(5, [5, 41])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generator, TypeVar
+
+__all__ = ["NetworkCall", "Steps", "StepFailed", "run_alone", "run_together"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NetworkCall:
+    """One network step a stream asks for: ``network.step(*args)``."""
+
+    network: Any
+    args: tuple
+
+
+#: A frame's work: yields :class:`NetworkCall`, is sent each call's result, returns ``T``.
+Steps = Generator[NetworkCall, Any, T]
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    """What :func:`run_together` gives for a generator that raised: the exception."""
+
+    error: Exception
+
+
+def run_alone(steps: Steps[T]) -> T:
+    """Drive one generator of steps to its end, each step a batch of one; exceptions propagate."""
+    try:
+        call = next(steps)
+        while True:
+            network = call.network
+            batch = getattr(network, "step_batch", None)
+            call = steps.send(batch([call.args])[0] if batch is not None
+                              else network.step(*call.args))
+    except StopIteration as stop:
+        return stop.value
+
+
+def run_together(all_steps: list[Steps]) -> list:
+    """Drive generators of steps in lockstep, each network called once per round.
+
+    Parameters
+    ----------
+    all_steps : list of generators
+        One per stream; a stream must not appear twice (its steps follow one another).
+
+    Returns
+    -------
+    list
+        Each generator's return value, in order, or a :class:`StepFailed` with the
+        exception it raised; one stream's failure does not stop the others.
+    """
+    results: list = [None] * len(all_steps)
+    pending: dict[int, NetworkCall] = {}
+
+    def advance(i: int, value=None, error: Exception | None = None):
+        try:
+            pending[i] = (all_steps[i].throw(error) if error is not None
+                          else all_steps[i].send(value))
+        except StopIteration as stop:
+            results[i] = stop.value
+            pending.pop(i, None)
+        except Exception as e:
+            results[i] = StepFailed(e)
+            pending.pop(i, None)
+
+    for i in range(len(all_steps)):
+        advance(i)
+    while pending:
+        by_network: dict[int, list[int]] = {}
+        for i, call in pending.items():
+            by_network.setdefault(id(call.network), []).append(i)
+        answers = {}
+        for streams in by_network.values():
+            network = pending[streams[0]].network
+            calls = [pending[i].args for i in streams]
+            try:
+                batch = getattr(network, "step_batch", None)
+                outs = batch(calls) if batch is not None else [network.step(*a) for a in calls]
+            except Exception as e:  # the network failed: each of its streams hears it
+                answers.update((i, (None, e)) for i in streams)
+            else:
+                answers.update((i, (out, None)) for i, out in zip(streams, outs))
+        for i, (out, error) in answers.items():
+            advance(i, out, error)
+    return results
