@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds the soak section runs")
     p.add_argument("--soak-sessions", type=int, default=64,
                    help="real-time sessions the soak section runs")
-    p.add_argument("--capacity-sessions", default="16,24,32,40,48,56",
+    p.add_argument("--capacity-sessions", default="16,32,48,56,64,72",
                    help="load levels of the capacity section (one server core), comma-separated")
     p.add_argument("--cluster-sessions", type=int, default=96,
                    help="real-time sessions of the cluster section")
@@ -458,7 +458,7 @@ def _cmd_bench(args) -> int:
         command.append(f"--sessions {args.sessions}")
     if {"grpc", "abuse", "capacity"} & set(sections):
         command.append(f"--duration-s {args.duration_s:g}")
-    if "capacity" in sections and args.capacity_sessions != "16,24,32,40,48,56":
+    if "capacity" in sections and args.capacity_sessions != "16,32,48,56,64,72":
         command.append(f"--capacity-sessions {args.capacity_sessions}")
     if {"grpc", "soak", "abuse", "capacity", "cluster"} & set(sections):
         if args.per_process != 8:

@@ -780,21 +780,26 @@ async def _read(pipeline: StreamPipeline, stream: _Stream, context, servicer: Ib
                                      waited=wait >= WAITED_S and wait >= WAITED_S + monitor.lag_s)
                 if stream.clock.real_time:
                     monitor.frame_delay(arrival, stream.clock.delay_s)
-            messages = (await servicer.batcher.submit(pipeline.handle_steps(request)) if is_frame
-                        else pipeline.handle(request))
-            for m in messages:
-                outbox.put(m, is_stats=m.HasField("stats"))
-                if m.HasField("restarted"):
-                    observer.restart()
-            if is_frame:
-                latency_s = time.perf_counter() - t0
-                pipeline.record_latency(latency_s * 1e6)
-                observer.frame(latency_s)
+
+            def deliver(messages, t0=t0, is_frame=is_frame):
+                for m in messages:
+                    outbox.put(m, is_stats=m.HasField("stats"))
+                    if m.HasField("restarted"):
+                        observer.restart()
+                if is_frame:
+                    latency_s = time.perf_counter() - t0
+                    pipeline.record_latency(latency_s * 1e6)
+                    observer.frame(latency_s)
+
+            if is_frame:  # delivered by the batcher as soon as its batch is through
+                await servicer.batcher.submit(pipeline.handle_steps(request), then=deliver)
                 delay = stream.clock.pace_delay(
                     monitor.now(), contended=monitor.contended_within(limits.contention_memory_s),
                     max_ahead_s=limits.max_ahead_s)
                 if delay > 0:
                     await asyncio.sleep(delay)
+            else:
+                deliver(pipeline.handle(request))
         if stream.closed:
             outbox.finish()
         elif pipeline.session is None:

@@ -116,3 +116,33 @@ def test_each_row_of_a_network_batch_is_what_the_network_gives_alone(networks, w
             for k, out in zip(group, net.step_batch([calls[k] for k in group])):
                 _assert_same(out, alone[k])
         states = [out[-1] for out in alone]
+
+
+def test_the_servers_batcher_runs_one_turns_frames_together():
+    """Frames handed over in one turn of the event loop run in one batch; each result is
+    delivered (``then``) as soon as the batch is through, a failure only to its own stream."""
+    import asyncio
+
+    from ibeat_grpc.batcher import FrameBatcher
+
+    net = Counting()
+
+    def fails():
+        yield NetworkCall(net, (0,))
+        raise ValueError("bad frame")
+
+    async def main():
+        batcher, delivered = FrameBatcher(), []
+        futures = [batcher.submit(_frame(net, 1, 2), then=lambda v: delivered.append(v) or v),
+                   batcher.submit(fails()),
+                   batcher.submit(_frame(net, 10, 1))]
+        assert batcher.batches == 0  # nothing runs before this turn ends
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        later = await batcher.submit(_frame(net, 5, 1))
+        return batcher, delivered, results, later
+
+    batcher, delivered, results, later = asyncio.run(main())
+    assert delivered == [3] and results[0] == 3 and results[2] == 11 and later == 6
+    assert isinstance(results[1], ValueError)
+    assert (batcher.batches, batcher.frames) == (2, 4)
+    assert net.calls == [3, 1, 1]  # rounds of the first batch: 3 streams, then 1; then the last

@@ -112,10 +112,13 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
     for lv in cap["levels"]:
         assert lv["server_cpus_allowed"] == cap["server_cpus"]
         assert lv["statuses"] == {"OK": lv["sessions"]} and lv["hits"] > 0
-        assert lv["held"] == (lv["hits_on_time_share"] >= 0.99
+        assert lv["on_time"] == (lv["hits_on_time_share"] >= 0.99)
+        assert lv["held"] == (lv["on_time"]
                               and lv["server_latency_ms"]["p99_worst_session"] <= 10.0)
     held = [lv["sessions"] for lv in cap["levels"] if lv["held"]]
     assert cap["sessions_per_core"] == (max(held) if held else None)
+    on_time = [lv["sessions"] for lv in cap["levels"] if lv["on_time"]]
+    assert cap["sessions_on_time_per_core"] == (max(on_time) if on_time else None)
     if held:
         assert cap["nodes"]["4"] == 4 * max(held)
     md = (tmp_path / "performance.md").read_text()

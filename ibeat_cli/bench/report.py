@@ -105,8 +105,12 @@ def format_bench(report: dict) -> str:
                   "kernel spreads connections over the workers; shared pages count once per "
                   "process, so the RSS is an upper bound). Server latency: frame received by the session's reader -> "
                   "its events queued, from each session's final SessionStats (p99 per session; "
-                  "the worst session and the median session); it leaves out the time a frame waits "
-                  "in gRPC's queues before the session's reader takes it. Client latency: frame "
+                  "the worst session and the median session). The frames the readers hand over "
+                  "in one turn of the event loop run through the engine together and all finish "
+                  "when their batch does, so it includes the wait for the rest of the batch; it "
+                  "leaves out the time a frame waits in gRPC's queues before the session's reader "
+                  "takes it (a reader asks for its next frame as soon as its batch is through). "
+                  "Client latency: frame "
                   "handed to gRPC -> the event it produced received (frames with events only), "
                   "queueing included. Hit lead: "
                   "play time - arrival, in wall time (lead time asked: 100 ms).", "",
@@ -241,21 +245,24 @@ def _format_capacity(cap) -> list:
              f"`{lv[0]['server_command']}` (one process) pinned to CPU {cap['server_cpus']}, its "
              f"clients (as the gRPC section's) pinned to CPUs {cap['client_cpus']}, so that they take "
              f"none of its time; {lv[0]['duration_s']:g} s of real-time sessions per level. A level "
-             "is held when >= 99% of hits are on time and the worst session's server p99 is "
-             "<= 10 ms, every stream ending OK.", "",
+             "is held when >= 99% of hits are on time and every stream ends OK ('on time') and "
+             "the worst session's server p99 is <= 10 ms ('held').", "",
              "| sessions on one core | server p99 median / worst session [ms] | hits on time | "
-             "server CPU [cores] | server CPU per frame [ms] | held |", "|---|---|---|---|---|---|"]
+             "server CPU [cores] | server CPU per frame [ms] | on time | held |",
+             "|---|---|---|---|---|---|---|"]
     for x in lv:
         s, share = x["server_latency_ms"], x["hits_on_time_share"]
         lines.append(f"| {x['sessions']} | {_f(s['p99_median_session'], 2)} / "
                      f"{_f(s['p99_worst_session'], 2)} | "
                      f"{'-' if share is None else f'{100 * share:.1f}%'} | "
                      f"{_f(x['server_cpu_cores'], 2)} | {_f(x['server_cpu_ms_per_frame'], 3)} | "
-                     f"{'yes' if x['held'] else 'no'} |")
-    per_core = cap["sessions_per_core"]
+                     f"{'yes' if x.get('on_time') else 'no'} | {'yes' if x['held'] else 'no'} |")
+    per_core, on_time = cap["sessions_per_core"], cap.get("sessions_on_time_per_core")
     lines.append("")
+    lines.append(f"With >= 99% of hits on time and every stream OK, one core holds "
+                 f"{on_time if on_time is not None else 'none'} of these levels (the largest).")
     if per_core is None:
-        lines += ["One core held none of these levels.", ""]
+        lines += ["With the server p99 <= 10 ms as well, one core held none of these levels.", ""]
         return lines
     nodes = ", ".join(f"{c} core{'s' if int(c) > 1 else ''}: {n}" for c, n in cap["nodes"].items())
     lines += [f"One core holds {per_core} real-time sessions (the largest level held). A node of "
