@@ -9,17 +9,21 @@ from ibeat_core.stream import EngineStream
 
 
 class Counting:
-    """A network that adds one, counting its calls; ``batched`` picks step_batch or step."""
+    """A network that adds one, recording the size of each call; without ``batched`` it
+    offers no step_batch (the drivers then call step once per stream)."""
 
     def __init__(self, batched=True):
         self.calls = []
-        if batched:
-            self.step_batch = lambda calls: (self.calls.append(len(calls)),
-                                             [x + 1 for (x,) in calls])[1]
+        if not batched:
+            self.step_batch = None
 
     def step(self, x):
         self.calls.append(1)
         return x + 1
+
+    def step_batch(self, calls):
+        self.calls.append(len(calls))
+        return [x + 1 for (x,) in calls]
 
 
 def _frame(network, x, n_steps):
