@@ -54,15 +54,19 @@ class StepFailed:
     error: Exception
 
 
+def _step(network, calls: list) -> list:
+    """``network``'s results for ``calls`` (argument tuples): one ``step_batch`` call if it
+    has one, else ``step`` call by call."""
+    batch = getattr(network, "step_batch", None)
+    return batch(calls) if batch is not None else [network.step(*a) for a in calls]
+
+
 def run_alone(steps: Steps[T]) -> T:
     """Drive one generator of steps to its end, each step a batch of one; exceptions propagate."""
     try:
         call = next(steps)
         while True:
-            network = call.network
-            batch = getattr(network, "step_batch", None)
-            call = steps.send(batch([call.args])[0] if batch is not None
-                              else network.step(*call.args))
+            call = steps.send(_step(call.network, [call.args])[0])
     except StopIteration as stop:
         return stop.value
 
@@ -106,8 +110,7 @@ def run_together(all_steps: list[Steps]) -> list:
             network = pending[streams[0]].network
             calls = [pending[i].args for i in streams]
             try:
-                batch = getattr(network, "step_batch", None)
-                outs = batch(calls) if batch is not None else [network.step(*a) for a in calls]
+                outs = _step(network, calls)
             except Exception as e:  # the network failed: each of its streams hears it
                 answers.update((i, (None, e)) for i in streams)
             else:

@@ -96,27 +96,43 @@ def _instrumented(networks, config, acc: _Acc):
     return s
 
 
+class _PerGridFrame:
+    """Push times charged to the grid frames they completed [s each]; a push that completes
+    none is charged to the next one that does."""
+
+    def __init__(self):
+        self.times: list[float] = []
+        self._pending = 0.0
+
+    def new_stream(self):
+        """A fresh session: what the last one's trailing pushes took is not carried over."""
+        self._pending = 0.0
+
+    def add(self, seconds: float, n_grid: int):
+        self._pending += seconds
+        if n_grid:
+            self.times += [self._pending / n_grid] * n_grid
+            self._pending = 0.0
+
+
 def _clean_push(networks, config, streams, budget: int):
     """Whole ``Session.process_frame`` time per grid frame over ``streams`` of
     ``(timestamps_s, keypoints)``, a fresh session each: ``(seconds per grid frame, input
     frames, grid frames)``; a push that completes no grid frame is charged to the next one."""
     from ibeat_core.session import Session
 
-    push_s, n_in, n_grid = [], 0, 0
+    push, n_in = _PerGridFrame(), 0
     for timestamps_s, keypoints in streams:
-        s, pending = Session(networks, config), 0.0
+        s = Session(networks, config)
+        push.new_stream()
         for t, kp in zip(timestamps_s, keypoints):
             t0 = time.perf_counter()
             n = len(s.process_frame(t, kp))
-            pending += time.perf_counter() - t0
+            push.add(time.perf_counter() - t0, n)
             n_in += 1
-            if n:
-                push_s += [pending / n] * n
-                pending = 0.0
-                n_grid += n
-            if n_grid >= budget:
-                return push_s, n_in, n_grid
-    return push_s, n_in, n_grid
+            if len(push.times) >= budget:
+                return push.times, n_in, len(push.times)
+    return push.times, n_in, len(push.times)
 
 
 def _together_push(networks, config, streams, budget: int):
@@ -128,23 +144,19 @@ def _together_push(networks, config, streams, budget: int):
     from ibeat_core.session import Session
 
     sessions = [Session(networks, config) for _ in streams]
-    push_s, n_grid, pending = [], 0, 0.0
+    push = _PerGridFrame()
     for i in range(min(len(t) for t, _ in streams)):
         t0 = time.perf_counter()
         frames = run_together([s.process_frame_steps(t[i], kp[i])
                                for s, (t, kp) in zip(sessions, streams)])
-        pending += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
         failed = [f.error for f in frames if isinstance(f, StepFailed)]
         if failed:
             raise failed[0]
-        n = sum(len(f) for f in frames)
-        if n:
-            push_s += [pending / n] * n
-            pending = 0.0
-            n_grid += n
-        if n_grid >= budget:
+        push.add(seconds, sum(len(f) for f in frames))
+        if len(push.times) >= budget:
             break
-    return push_s, n_grid
+    return push.times, len(push.times)
 
 
 #: 3D inputs timed beside the camera clip: name -> what the client sends
