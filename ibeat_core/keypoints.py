@@ -52,6 +52,12 @@ FPS = 30.0
 # Frames of these dtypes and the right shape skip the general checks (the usual case).
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
+#: A frame within this much of a grid time [s] is on it: half the wire's microsecond.
+#: Clients stamp frames in whole microseconds, so a sender at the grid rate lands up
+#: to 0.5 us beside each grid time (1/30 s is 33333.3 us); read as off the grid, a
+#: third of its grid frames would wait one more input frame and come two at a time.
+ON_GRID_S = 5e-7
+
 
 @dataclass(frozen=True)
 class KeypointConfig:
@@ -201,8 +207,8 @@ def _grid_times(t0: float, t1: float, fps: float) -> np.ndarray:
     # Grid times are multiples of 1/fps in the sender's clock, so streaming and
     # offline resampling land on the same instants whatever the first timestamp.
     # Python floats (no -0.0 from an integer): numpy's scalar functions cost more here.
-    first = float(math.ceil(t0 * fps - 1e-9))
-    last = float(math.floor(t1 * fps + 1e-9))
+    first = float(math.ceil((t0 - ON_GRID_S) * fps))
+    last = float(math.floor((t1 + ON_GRID_S) * fps))
     return np.arange(first, last + 1) / fps
 
 
@@ -263,8 +269,8 @@ def resample(timestamps_s, keypoints, *, config: KeypointConfig = KeypointConfig
         return np.zeros(0), np.zeros((0, n_joints, 2))
     xy, valid = mask_missing(kp, min_confidence=config.min_confidence)
     g = _grid_times(t[0], t[-1], config.fps)
-    b = np.clip(np.searchsorted(t, g - 1e-9, side="left"), 0, len(t) - 1)
-    a = np.where(np.abs(t[b] - g) <= 1e-9, b, np.maximum(b - 1, 0))
+    b = np.clip(np.searchsorted(t, g - ON_GRID_S, side="left"), 0, len(t) - 1)
+    a = np.where(np.abs(t[b] - g) <= ON_GRID_S, b, np.maximum(b - 1, 0))
     out, _ = _interpolate(g, t[a], t[b], xy[a], valid[a], xy[b], valid[b], config.max_gap_s)
     return g, out
 
@@ -328,13 +334,13 @@ class Resampler:
             return g, out
         # Grid points in (previous t, t]; the one equal to the previous t was emitted then.
         g = _grid_times(self._t, t, self.config.fps)
-        g = g[g > self._t + 1e-9]
+        g = g[g > self._t + ON_GRID_S]
         n = len(g)
         if n == 0:  # between two grid points (a fast sender): nothing to interpolate yet
             self._t, self._kp, self._masked = t, kp, None
             return g, np.zeros((0, self.n_joints, self.dims))
         xy, valid = self._mask(kp)
-        if n == 1 and abs(g[0] - t) <= 1e-9:  # a frame on the grid (a 3D front end's): as it is
+        if n == 1 and abs(g[0] - t) <= ON_GRID_S:  # a frame on the grid (a 3D front end's): as it is
             self._t, self._kp, self._masked = t, kp, (xy, valid)
             return g, xy[None]
         prev_xy, prev_valid = self._masked if self._masked is not None else self._mask(self._kp)
@@ -345,7 +351,7 @@ class Resampler:
             return g, out
         ta = np.full(n, self._t)
         tb = np.full(n, t)
-        exact = np.abs(g - t) <= 1e-9
+        exact = np.abs(g - t) <= ON_GRID_S
         ta = np.where(exact, t, ta)
         out, _ = _interpolate(
             g, ta, tb,

@@ -100,6 +100,19 @@ def test_streaming_resampler_equals_offline():
     np.testing.assert_allclose(xy_on, xy_off, equal_nan=True, atol=1e-9)
 
 
+def test_microsecond_stamps_at_the_grid_rate_give_one_grid_frame_each():
+    # A sender at 30 fps stamping whole microseconds lands up to 0.5 us beside each grid
+    # time (33333 us for 33333.3 us): each frame is its grid frame, none waits for the next.
+    t = np.round(np.arange(90) / 30.0 * 1e6) / 1e6
+    kp = _walker(t)
+    r = Resampler()
+    counts = [len(r.process_frame(ti, ki)[0]) for ti, ki in zip(t, kp)]
+    assert counts == [1] * len(t)
+    t_off, xy_off = resample(t, kp)
+    np.testing.assert_allclose(t_off, np.arange(90) / 30.0, atol=0)
+    np.testing.assert_array_equal(xy_off, mask_missing(kp)[0])
+
+
 def test_streaming_body_scale_equals_the_array_functions_exactly():
     """The per-frame scalar path of BodyScaleTracker gives the same floats as body_size."""
     rng = np.random.default_rng(7)
