@@ -37,10 +37,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class NetworkCall:
-    """One network step a stream asks for: ``network.step(*args)``."""
+    """One network step a stream asks for: ``network.<method>(*args)``.
+
+    Many streams' calls of one network and method go as one ``<method>_batch(calls)``
+    where the network has it (``step_batch`` for ``step``).
+    """
 
     network: Any
     args: tuple
+    method: str = "step"
 
 
 #: A frame's work: yields :class:`NetworkCall`, is sent each call's result, returns ``T``.
@@ -54,11 +59,14 @@ class StepFailed:
     error: Exception
 
 
-def _step(network, calls: list) -> list:
-    """``network``'s results for ``calls`` (argument tuples): one ``step_batch`` call if it
-    has one, else ``step`` call by call."""
-    batch = getattr(network, "step_batch", None)
-    return batch(calls) if batch is not None else [network.step(*a) for a in calls]
+def _step(network, method: str, calls: list) -> list:
+    """``network``'s results for ``calls`` (argument tuples) of ``method``: one
+    ``<method>_batch`` call if it has one, else ``method`` call by call."""
+    batch = getattr(network, method + "_batch", None)
+    if batch is not None:
+        return batch(calls)
+    one = getattr(network, method)
+    return [one(*a) for a in calls]
 
 
 def run_alone(steps: Steps[T]) -> T:
@@ -66,13 +74,13 @@ def run_alone(steps: Steps[T]) -> T:
     try:
         call = next(steps)
         while True:
-            call = steps.send(_step(call.network, [call.args])[0])
+            call = steps.send(_step(call.network, call.method, [call.args])[0])
     except StopIteration as stop:
         return stop.value
 
 
 def run_together(all_steps: list[Steps]) -> list:
-    """Drive generators of steps in lockstep, each network called once per round.
+    """Drive generators of steps in lockstep, each network (and method) called once per round.
 
     Parameters
     ----------
@@ -102,15 +110,15 @@ def run_together(all_steps: list[Steps]) -> list:
     for i in range(len(all_steps)):
         advance(i)
     while pending:
-        by_network: dict[int, list[int]] = {}
+        by_network: dict[tuple, list[int]] = {}
         for i, call in pending.items():
-            by_network.setdefault(id(call.network), []).append(i)
+            by_network.setdefault((id(call.network), call.method), []).append(i)
         answers = {}
         for streams in by_network.values():
-            network = pending[streams[0]].network
+            first = pending[streams[0]]
             calls = [pending[i].args for i in streams]
             try:
-                outs = _step(network, calls)
+                outs = _step(first.network, first.method, calls)
             except Exception as e:  # the network failed: each of its streams hears it
                 answers.update((i, (None, e)) for i in streams)
             else:

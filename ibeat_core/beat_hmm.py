@@ -199,6 +199,9 @@ class BeatHMM:
         Index of the silent state, ``n_states - 1``.
     beat_states : np.ndarray, shape (n_beat_states,), int
         Indices of the beat states.
+    agreement : np.ndarray, shape (max interval + 1, n_states - 1), bool
+        Row ``q``: the cycle states that agree with a beat forecast ``q / substeps``
+        frames ahead (within ``config.tolerance_s``).
     tempo_transition : np.ndarray, shape (n_tempi, n_tempi)
         Probability of starting a beat of tempo ``j`` at the end of one of tempo
         ``i``; rows sum to ``1 - stop_probability``.
@@ -257,6 +260,23 @@ class BeatHMM:
         # Frames from each cycle state's last beat, and to its next one.
         self._frames_since_beat = self.state_position / k
         self._frames_to_beat = (state_interval - self.state_position) / k
+        self.agreement = self._agreement_table(config.tolerance_s * config.fps)
+
+    def _agreement_table(self, tolerance: float) -> np.ndarray:
+        """Which cycle states agree with a forecast beat ``q / substeps`` frames ahead,
+        ``(max interval + 1, n_states - 1)`` bool, row ``q``: a state agrees when its own
+        beat nearest the forecast one (its next, or the one just past when the forecast
+        beat is imminent) lies within ``tolerance`` frames of it. A forecast is always
+        some state's frames to its beat, so the online tracker looks its row up each frame."""
+        k = self.config.substeps
+        table = np.zeros((int(self.intervals_steps.max()) + 1, self.silent_state), dtype=bool)
+        for q in range(1, len(table)):
+            frames_to_beat = q / k
+            row = np.abs(self._frames_to_beat - frames_to_beat) <= tolerance
+            if frames_to_beat <= tolerance:
+                row |= self._frames_since_beat <= tolerance - frames_to_beat
+            table[q] = row
+        return table
 
     @property
     def n_tempi(self) -> int:
@@ -573,15 +593,10 @@ class BeatTracker:
         interval = hmm.intervals_steps[tempo]
         position = int(np.argmax(cycle[start:start + interval]))
         frames_to_beat = hmm._frames_to_beat[start + position]
-        # A state agrees with the forecast when its own beat nearest to the
-        # forecast beat (its next one, or the one just past) lies within the
-        # tolerance: hypotheses a frame apart on either side of a beat agree.
-        # The one just past can only be that close when the forecast beat is.
+        # The states that agree with the forecast: hypotheses a frame apart on either
+        # side of a beat agree (BeatHMM.agreement).
+        confidence = float(cycle @ hmm.agreement[interval - position])
         tolerance = self._tolerance_frames
-        agree = np.abs(hmm._frames_to_beat - frames_to_beat) <= tolerance
-        if frames_to_beat <= tolerance:
-            agree |= hmm._frames_since_beat <= tolerance - frames_to_beat
-        confidence = float(cycle @ agree)
         phase = float(position / interval)
 
         frame = self._frame

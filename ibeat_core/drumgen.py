@@ -41,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from .bar import BarConfig, BarCounter, BarPosition, bar_features
+from .batching import NetworkCall, Steps, run_alone
 from .drums import N_DRUM_CLASSES, STEPS_PER_BEAT, genre_index, split_beats
 from .errors import ParameterError
 from .style import StyleCalibration
@@ -80,7 +81,8 @@ def _valid_style(style, *, n_steps: int | None = CONTEXT_STEPS) -> np.ndarray:
     if arr.ndim != 1 or (n_steps is not None and arr.shape[0] != n_steps):
         want = f"({n_steps},)" if n_steps is not None else "(n_steps,)"
         raise ParameterError(f"style must have shape {want}, got {arr.shape}")
-    if arr.size and not (np.all(np.isfinite(arr)) and arr.min() >= 0 and arr.max() <= 1):
+    # min and max carry a NaN through, and an infinity falls outside: one check for all.
+    if arr.size and not (arr.min() >= 0 and arr.max() <= 1):
         raise ParameterError(f"style must be finite and in [0, 1], got range "
                              f"[{np.nanmin(arr)}, {np.nanmax(arr)}]")
     return arr
@@ -463,8 +465,8 @@ def hit_velocities(hits, style_ctx, *, min_velocity: float = 0.3, levels=None) -
     else:
         accent = 1.0 + ACCENT_GAIN * (per_step - per_step.mean())
         level = np.asarray(levels, dtype=np.float32) * accent[:, None]
-    level = np.clip(level, np.float32(min_velocity), np.float32(1.0)).astype(np.float32)
-    return np.where(hits, level, np.float32(0.0)).astype(np.float32)
+    level = np.minimum(np.maximum(level, np.float32(min_velocity)), np.float32(1.0))
+    return np.where(hits, level.astype(np.float32), np.float32(0.0))
 
 
 class DrumPatternGenerator:
@@ -523,7 +525,7 @@ class DrumPatternGenerator:
         return self._hits_ctx.copy()
 
     def next_beat(self, style_ctx) -> np.ndarray:
-        """Drums of the next beat interval.
+        """Drums of the next beat interval (:meth:`next_beat_steps`, its network calls one by one).
 
         Parameters
         ----------
@@ -536,19 +538,26 @@ class DrumPatternGenerator:
             Hit velocity per 16th step and drum class in [0, 1], 0 = no hit
             (``DrumGrid.from_hits`` takes it as is).
         """
+        return run_alone(self.next_beat_steps(style_ctx))
+
+    def next_beat_steps(self, style_ctx) -> Steps[np.ndarray]:
+        """:meth:`next_beat` as a generator of network steps (:mod:`~ibeat_core.batching`): the
+        network's ``logits`` calls, which a server runs for many streams' beats at once."""
         style = _valid_style(style_ctx)
         # The accent of the last context beat: the style of its first sixteenth.
         self.position = self._bars.next_beat(float(style[-STEPS_PER_BEAT]))
-        extra = {}
+        bar = ()
         if getattr(self.network, "bar_aware", False):
-            extra["bar"] = bar_features(self.position, self.config.bar.phrase_bars)
+            bar = (bar_features(self.position, self.config.bar.phrase_bars),)
         # The network reads the body's style as the feel's drum style; the bar count and the
         # velocities keep the body's own.
         net_style = style if self._style_map is None else self._style_map(style)
-        logits = self.network.logits(net_style, self._hits_ctx.copy(), self._genre, **extra)
+        logits = yield NetworkCall(
+            self.network, (net_style, self._hits_ctx.copy(), self._genre) + bar, "logits")
         strength = self.config.genre_strength
         if self._genre != 0 and strength != 1.0:
-            free = self.network.logits(net_style, self._hits_ctx.copy(), 0, **extra)
+            free = yield NetworkCall(self.network, (net_style, self._hits_ctx.copy(), 0) + bar,
+                                     "logits")
             logits = free + strength * (np.asarray(logits) - free)
         cfg = self.config
         hits = sample_hits(logits, temperature=cfg.temperature,

@@ -56,6 +56,7 @@ __all__ = [
     "pitch_to_class",
     "pitches_to_classes",
     "velocity_to_midi",
+    "midi_velocity",
     "notes_to_grid",
     "grid_to_notes",
     "drum_style",
@@ -452,6 +453,18 @@ def velocity_to_midi(velocity) -> np.ndarray:
     """
     arr = np.asarray(velocity, dtype=np.float64)
     return np.clip(np.rint(arr * MAX_MIDI_VELOCITY), 1, MAX_MIDI_VELOCITY).astype(np.int64)
+
+
+def midi_velocity(velocity: float) -> int:
+    """:func:`velocity_to_midi` of one hit strength, in scalar arithmetic (every hit event
+    carries one; Python's ``round`` rounds half to even, as ``np.rint``).
+
+    Examples
+    --------
+    >>> midi_velocity(0.5), midi_velocity(0.001)
+    (64, 1)
+    """
+    return min(max(int(round(velocity * MAX_MIDI_VELOCITY)), 1), MAX_MIDI_VELOCITY)
 
 
 def drum_style(hits) -> np.ndarray:

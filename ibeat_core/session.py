@@ -54,7 +54,7 @@ from .beat_tracking import BeatFrame, BeatNetwork
 from .body3d import Body3DConfig, BodyFrontEnd
 from .drumgen import CONTEXT_BEATS, DrumGenConfig, DrumGenNetwork, DrumPatternGenerator
 from .drums import (GENRE_COUNTS, GENRES, GM_EXPORT_PITCHES, N_DRUM_CLASSES, STEPS_PER_BEAT,
-                    genre_index, velocity_to_midi)
+                    genre_index, midi_velocity)
 from .errors import ParameterError
 from .mono import MonoNetwork, MonoNoteGenerator
 from .rhythm import RhythmConfig
@@ -425,7 +425,8 @@ class Session:
                 self._first_time_s = f.time_s
             self._envelope.append(env)
             self._track_joints(xy, scale)
-            out.append(SessionFrame(f, float(env), self._events_after(f)))
+            events = yield from self._events_after(f)
+            out.append(SessionFrame(f, float(env), events))
         return out
 
     def _track_joints(self, xy: np.ndarray, scale: float):
@@ -447,8 +448,9 @@ class Session:
         recent = list(self._decelerations)[-n:]
         return int(np.argmax(np.sum(recent, axis=0))) if recent else 0
 
-    def _events_after(self, f: BeatFrame) -> list:
-        """The beat cue and hits this grid frame commits to, if any."""
+    def _events_after(self, f: BeatFrame) -> Steps[list]:
+        """The beat cue and hits this grid frame commits to, if any (a generator of network
+        steps: a beat's drums are DrumGenNet's)."""
         period = 60.0 / f.tempo_bpm
         if (self._last_period_s is not None and not self._idle
                 and f.time_s - self._last_beat_s
@@ -461,9 +463,9 @@ class Session:
         new = f.next_beat_s > self._last_beat_s + 0.5 * period
         if not (confident and due and new):
             return []
-        return self._schedule_beat(f, f.next_beat_s, period)
+        return (yield from self._schedule_beat(f, f.next_beat_s, period))
 
-    def _schedule_beat(self, f: BeatFrame, beat_s: float, period: float) -> list:
+    def _schedule_beat(self, f: BeatFrame, beat_s: float, period: float) -> Steps[list]:
         index = self._n_beats
         self._n_beats += 1
         self._joint = self._driver_joint(period)
@@ -478,7 +480,7 @@ class Session:
                 velocity = float(np.clip(last_beat.max(), MONO_MIN_VELOCITY, 1.0))
                 events.append(self._hit(beat_s, drum, velocity, index, 0))
         else:
-            hits = self._pattern.next_beat(self._style_context(f, beat_s, period))
+            hits = yield from self._pattern.next_beat_steps(self._style_context(f, beat_s, period))
             position = self._pattern.position
             events[0] = replace(cue, bar_beat=position.beat, beats_per_bar=position.beats_per_bar)
             step_s = period / STEPS_PER_BEAT
@@ -498,7 +500,7 @@ class Session:
         else:
             x, y, z = self._position3d[self._joint]
         return DrumHit(float(time_s), int(drum), int(GM_EXPORT_PITCHES[drum]), float(velocity),
-                       int(velocity_to_midi(velocity)), int(index), int(step), float(emitted_s),
+                       midi_velocity(velocity), int(index), int(step), float(emitted_s),
                        self._joint, float(x), float(y), float(z))
 
     def _style_context(self, f: BeatFrame, beat_s: float, period: float) -> np.ndarray:

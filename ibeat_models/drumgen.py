@@ -14,7 +14,8 @@ __all__ = ["DrumGenRuntime"]
 
 
 class DrumGenRuntime:
-    """The shipped DrumGenNet (or an ONNX file of the same signature), one beat per call.
+    """The shipped DrumGenNet (or an ONNX file of the same signature): one beat per call, or
+    many streams' beats in one (:meth:`logits_batch`).
 
     Stateless: the generated hits context belongs to the caller
     (:class:`~ibeat_core.drumgen.DrumPatternGenerator`), so one model can serve many streams.
@@ -25,6 +26,8 @@ class DrumGenRuntime:
         self._genres = np.eye(len(GENRES), dtype=np.float32)
         #: Whether it reads the next beat's place in the bar (the paper's DrumGenNet does not).
         self.bar_aware = "bar" in self.model.input_names
+        # Graphs exported before the batch axis take one beat per call.
+        self._any_batch = self.model.input_shapes["style"][0] != 1
         levels = self.model.meta.get("velocity_levels")
         #: Genre -> a drummer's velocity (4, 9) per 16th position and class (None: the
         #: paper's velocity rule, from the body's style alone).
@@ -39,11 +42,31 @@ class DrumGenRuntime:
     def logits(self, style_ctx, hits_ctx, genre: int, bar=None) -> np.ndarray:
         """Hit logits (4, 9) of the next beat from style (12,), hits (12, 9), a genre index and,
         for a bar-aware model, the bar features (8,)."""
-        feed = {"style": np.asarray(style_ctx, np.float32)[None],
-                "hits": np.asarray(hits_ctx, np.float32)[None],
-                "genre": self._genres[genre][None]}
+        return self.logits_batch([(style_ctx, hits_ctx, genre, bar)])[0]
+
+    def logits_batch(self, calls) -> list:
+        """:meth:`logits` for many streams' beats in one onnxruntime call; each gets exactly
+        what it gets alone (every row of the graph is computed alike whatever the batch).
+
+        Parameters
+        ----------
+        calls : list of (style (12,), hits (12, 9), genre index[, bar (8,)])
+
+        Returns
+        -------
+        list of np.ndarray, shape (4, 9), float32, in order
+        """
+        if not calls:  # onnxruntime aborts the process on an empty batch
+            return []
+        if len(calls) > 1 and not self._any_batch:
+            return [self.logits_batch([c])[0] for c in calls]
+        feed = {"style": np.array([c[0] for c in calls], np.float32),
+                "hits": np.array([c[1] for c in calls], np.float32),
+                "genre": self._genres[[c[2] for c in calls]]}
         if self.bar_aware:
-            if bar is None:
+            bars = [c[3] if len(c) > 3 else None for c in calls]
+            if any(b is None for b in bars):
                 raise ParameterError(f"{self.model.path.name} needs the bar features")
-            feed["bar"] = np.asarray(bar, np.float32)[None]
-        return dict(zip(self.model.output_names, self.model.run_float32(feed)))["logits"][0]
+            feed["bar"] = np.array(bars, np.float32)
+        (logits,) = self.model.run_float32(feed, ["logits"])
+        return list(logits)

@@ -93,21 +93,25 @@ def reexport(folder) -> Path:
     """Write a shipped network's ONNX graph again from the checkpoint beside it (same weights;
     ``meta.json`` and the checkpoint are left as they are), after the export changed.
 
-    ``folder`` holds ``visbeat.pt`` or ``mustyle.pt``; returns the graph's path.
+    ``folder`` holds ``visbeat.pt``, ``mustyle.pt``, ``drumgen.pt`` or ``drumgen_paper.pt``;
+    returns the graph's path.
     """
     import tempfile
 
+    from .drumgen import export_drumgen, load_drumgen_torch
     from .mustyle import export_mustyle, load_mustyle_torch
 
     folder = Path(folder)
     exporters = {"visbeat": (load_visbeat_torch, export_visbeat),
-                 "mustyle": (load_mustyle_torch, export_mustyle)}
+                 "mustyle": (load_mustyle_torch, export_mustyle),
+                 "drumgen": (load_drumgen_torch, export_drumgen),
+                 "drumgen_paper": (load_drumgen_torch, export_drumgen)}
     if folder.name not in exporters:
         raise ValueError(f"re-exports {', '.join(exporters)}, not {folder.name!r}")
     load, export = exporters[folder.name]
     net = load(folder / f"{folder.name}.pt")
     with tempfile.TemporaryDirectory() as tmp:
-        graph = export(net, tmp, meta={})
+        graph = export(net, tmp, meta={"name": folder.name})
         target = folder / graph.name
         target.write_bytes(graph.read_bytes())
     return target

@@ -1,5 +1,7 @@
 """Many streams' network steps in one call (ibeat_core.batching): same results as alone."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -68,8 +70,21 @@ def test_sessions_batched_together_match_each_session_alone(networks, aist_clip)
     configs = [SessionConfig(seed=s, genre=g, mode=m)
                for s, g, m in ((0, "any", "poly"), (1, "rock", "poly"), (2, "jazz", "mono"),
                                (3, "any", "poly"), (4, "funk", "poly"))]
-    alone = [EngineStream(Session(networks, c)) for c in configs]
-    together = [EngineStream(Session(networks, c)) for c in configs]
+    sizes = []
+
+    class CountedDrumGen:
+        """The shipped DrumGenNet, recording the size of each batch of beats."""
+
+        def __getattr__(self, name):
+            return getattr(networks.drumgen, name)
+
+        def logits_batch(self, calls):
+            sizes.append(len(calls))
+            return networks.drumgen.logits_batch(calls)
+
+    nets = replace(networks, drumgen=CountedDrumGen())
+    alone = [EngineStream(Session(nets, c)) for c in configs]
+    together = [EngineStream(Session(nets, c)) for c in configs]
     rng = np.random.default_rng(0)
     expected, got = [[] for _ in configs], [[] for _ in configs]
     for i in range(len(t_us)):
@@ -85,6 +100,7 @@ def test_sessions_batched_together_match_each_session_alone(networks, aist_clip)
                 got[k].append(step)
     n_events = sum(len(s.events) for steps in expected for s in steps)
     assert n_events > 40
+    assert max(sizes) > 1  # some beats' drums were generated together
     assert got == expected
 
 
@@ -120,6 +136,24 @@ def test_each_row_of_a_network_batch_is_what_the_network_gives_alone(networks, w
             for k, out in zip(group, net.step_batch([calls[k] for k in group])):
                 _assert_same(out, alone[k])
         states = [out[-1] for out in alone]
+
+
+def test_each_row_of_a_drumgen_batch_is_what_it_gives_alone(networks):
+    """DrumGenNet (bar-aware and the paper's), batches of 1 to 17 beats in any order: bit for
+    bit the logits of each beat alone; an empty batch is empty."""
+    rng = np.random.default_rng(2)
+    for net in (networks.drumgen, networks.drumgen_paper):
+        assert net.logits_batch([]) == []
+        bar = (lambda: (rng.random(8),)) if net.bar_aware else (lambda: ())
+        calls = [(rng.random(12), (rng.random((12, 9)) < 0.2).astype(np.float32),
+                  int(rng.integers(10))) + bar() for _ in range(17)]
+        alone = [net.logits(*c) for c in calls]
+        for _ in range(5):
+            order = rng.permutation(len(calls))
+            size = int(rng.integers(1, len(calls) + 1))
+            for group in (order[:size], order[size:]):
+                for k, out in zip(group, net.logits_batch([calls[k] for k in group])):
+                    np.testing.assert_array_equal(out, alone[k])
 
 
 def test_the_servers_batcher_runs_one_turns_frames_together():

@@ -57,6 +57,20 @@ class _Acc:
                     record.append(dt)
         return wrapper
 
+    def timed_steps(self, fn, key):
+        """:meth:`timed` for a generator of network steps, each run recorded from its first
+        step to its return; the network calls its driver makes meanwhile count (the
+        instrumented session runs alone: ``run_alone`` calls the network in between)."""
+        record, clock = self.calls.setdefault(key, []), time.perf_counter
+
+        def wrapper(*args, **kwargs):
+            t0 = clock()
+            try:
+                return (yield from fn(*args, **kwargs))
+            finally:
+                record.append(clock() - t0)
+        return wrapper
+
 
 class _Proxy:
     """A network with some methods replaced by timed ones; the rest passes through."""
@@ -73,16 +87,15 @@ def _instrumented(networks, config, acc: _Acc):
     """A Session whose stages add their time to ``acc``."""
     from ibeat_core.session import Networks, Session
 
-    def timed_steps(network, key):
-        # The engine calls step_batch where a network has one (ibeat_core.batching).
-        name = "step_batch" if hasattr(network, "step_batch") else "step"
-        return _Proxy(network, **{name: acc.timed(getattr(network, name), key)})
+    def timed_network(network, method, key, calls=False):
+        # The engine calls <method>_batch where a network has one (ibeat_core.batching).
+        name = method + "_batch" if hasattr(network, method + "_batch") else method
+        return _Proxy(network, **{name: acc.timed(getattr(network, name), key, calls=calls)})
 
     nets = Networks(
-        beat=timed_steps(networks.beat, "visbeat"),
-        style=timed_steps(networks.style, "mustyle"),
-        drumgen=_Proxy(networks.drumgen,
-                       logits=acc.timed(networks.drumgen.logits, "drumgen_net", calls=True)),
+        beat=timed_network(networks.beat, "step", "visbeat"),
+        style=timed_network(networks.style, "step", "mustyle"),
+        drumgen=timed_network(networks.drumgen, "logits", "drumgen_net", calls=True),
         mono=networks.mono)
     s = Session(nets, config)
     front_end = s.tracker._front_end
@@ -91,7 +104,7 @@ def _instrumented(networks, config, acc: _Acc):
         stage.process_frame = acc.timed(stage.process_frame, "front_end")
     front_end._scale.process_pose = acc.timed(front_end._scale.process_pose, "front_end")
     s.tracker.decoder.process_frame = acc.timed(s.tracker.decoder.process_frame, "hmm")
-    s._schedule_beat = acc.timed(s._schedule_beat, "generation", calls=True)
+    s._schedule_beat = acc.timed_steps(s._schedule_beat, "generation")
     s._style_context = acc.timed(s._style_context, "style_context", calls=True)
     return s
 
