@@ -1,5 +1,6 @@
 """Many streams' network steps in one call (ibeat_core.batching): same results as alone."""
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -154,6 +155,20 @@ def test_each_row_of_a_drumgen_batch_is_what_it_gives_alone(networks):
             for group in (order[:size], order[size:]):
                 for k, out in zip(group, net.logits_batch([calls[k] for k in group])):
                     np.testing.assert_array_equal(out, alone[k])
+        # A graph exported before the batch axis (batch fixed at 1) gets its beats one by one.
+        one_at_a_time = copy.copy(net)
+        one_at_a_time._any_batch = False
+        sizes = []
+
+        class Model:
+            def run_float32(self, feed, outputs=None):
+                sizes.append(len(feed["style"]))
+                return net.model.run_float32(feed, outputs)
+
+        one_at_a_time.model = Model()
+        for out, expected in zip(one_at_a_time.logits_batch(calls), alone):
+            np.testing.assert_array_equal(out, expected)
+        assert sizes == [1] * len(calls)
 
 
 def test_the_servers_batcher_runs_one_turns_frames_together():
