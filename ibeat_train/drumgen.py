@@ -252,8 +252,8 @@ class DrumGenStep(nn.Module):
     """:class:`DrumGenNet`'s forward in eval mode, written out for export: the same weights
     and maths (post-norm layers, ReLU, no masks), each op batch-agnostic (attention heads
     split by weight slices, the queries broadcast), so the graph runs any batch without the
-    shape arithmetic that tracing ``nn.Transformer`` with a batch axis leaves in it (twice
-    the nodes, and a single beat 2x slower)."""
+    shape arithmetic that tracing ``nn.Transformer`` with a batch axis leaves in it (four
+    times the nodes, and a single beat 2x slower)."""
 
     def __init__(self, net: DrumGenNet):
         super().__init__()

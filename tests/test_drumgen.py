@@ -418,6 +418,26 @@ def test_training_smoke_run_and_onnx_parity(tmp_path, fixture_windows):
     assert not DrumGenRuntime(OnnxModel(paper_path)).bar_aware
 
 
+@pytest.mark.parametrize("n_heads, bar_aware", [(1, True), (2, False)])
+def test_the_export_forward_is_the_networks_own(n_heads, bar_aware):
+    """DrumGenStep, the forward the ONNX graph is traced from, gives what DrumGenNet gives
+    (one head or several, with the bar or without) for a batch of beats."""
+    torch = pytest.importorskip("torch")
+    from ibeat_train.drumgen import DrumGenNet, DrumGenStep, one_hot_genres
+
+    torch.manual_seed(0)
+    net = DrumGenNet(d_model=16, n_heads=n_heads, n_layers=1, dim_feedforward=16,
+                     bar_aware=bar_aware).eval()
+    rng = np.random.default_rng(0)
+    args = [torch.tensor(rng.random((3, 12)), dtype=torch.float32),
+            torch.tensor(rng.random((3, 12, 9)) < 0.2, dtype=torch.float32),
+            torch.from_numpy(one_hot_genres([0, 3, 7]))]
+    if bar_aware:
+        args.append(torch.tensor(rng.random((3, 8)), dtype=torch.float32))
+    with torch.no_grad():
+        torch.testing.assert_close(DrumGenStep(net)(*args), net(*args), atol=1e-5, rtol=0)
+
+
 def test_shipped_onnx_matches_its_torch_weights(fixture_windows):
     from ibeat_train.drumgen import drumgen_parity, load_drumgen_torch
     _, w = fixture_windows
