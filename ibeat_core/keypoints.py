@@ -340,7 +340,7 @@ class Resampler:
             self._t, self._kp, self._masked = t, kp, None
             return g, np.zeros((0, self.n_joints, self.dims))
         xy, valid = self._mask(kp)
-        if n == 1 and abs(g[0] - t) <= ON_GRID_S:  # a frame on the grid (a 3D front end's): as it is
+        if n == 1 and abs(g[0] - t) <= ON_GRID_S:  # a frame on the grid: taken as it is
             self._t, self._kp, self._masked = t, kp, (xy, valid)
             return g, xy[None]
         prev_xy, prev_valid = self._masked if self._masked is not None else self._mask(self._kp)
