@@ -216,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds the soak section runs")
     p.add_argument("--soak-sessions", type=int, default=64,
                    help="real-time sessions the soak section runs")
-    p.add_argument("--capacity-sessions", default="16,32,48,56,64,72",
-                   help="load levels of the capacity section (one server core), comma-separated")
+    p.add_argument("--capacity-sessions", default=None,
+                   help="load levels of the capacity section (one server core), comma-separated "
+                        "(default: the bench's own, 16 to 72)")
     p.add_argument("--cluster-sessions", type=int, default=96,
                    help="real-time sessions of the cluster section")
     p.add_argument("--data", type=Path, default=None,
@@ -431,7 +432,8 @@ def _choices(text, known, option: str) -> tuple:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import BENCH_SECTIONS, DEFAULT_SECTIONS, parse_sessions, run_bench
+    from .bench import (BENCH_SECTIONS, CAPACITY_SESSIONS, DEFAULT_SECTIONS, parse_sessions,
+                        run_bench)
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
     unknown = set(sections) - set(BENCH_SECTIONS)
@@ -440,7 +442,9 @@ def _cmd_bench(args) -> int:
                          f"{', '.join(BENCH_SECTIONS)}")
     try:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
-        capacity = parse_sessions(args.capacity_sessions, "--capacity-sessions") if "capacity" in sections else []
+        capacity = ([] if "capacity" not in sections else list(CAPACITY_SESSIONS)
+                    if args.capacity_sessions is None
+                    else parse_sessions(args.capacity_sessions, "--capacity-sessions"))
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
@@ -458,7 +462,7 @@ def _cmd_bench(args) -> int:
         command.append(f"--sessions {args.sessions}")
     if {"grpc", "abuse", "capacity"} & set(sections):
         command.append(f"--duration-s {args.duration_s:g}")
-    if "capacity" in sections and args.capacity_sessions != "16,32,48,56,64,72":
+    if "capacity" in sections and args.capacity_sessions is not None:
         command.append(f"--capacity-sessions {args.capacity_sessions}")
     if {"grpc", "soak", "abuse", "capacity", "cluster"} & set(sections):
         if args.per_process != 8:

@@ -5,10 +5,10 @@ network step it needs (a :class:`NetworkCall`), receives the step's result, and 
 what the frame produced. :func:`run_alone` drives one such generator, every step a call
 of its own (offline rendering, evaluation, one stream). :func:`run_together` drives many
 in lockstep: in each round every network gets all the steps asked of it at once, through
-its ``step_batch`` if it has one, so a server holding many streams pays one onnxruntime
-call per network and round instead of one per stream. A network's ``step_batch`` must
-give each call exactly what ``step`` gives it alone; then a stream's results do not
-depend on which streams it was batched with.
+its ``step_batch`` (``<method>_batch`` for another method) if it has one, so a server
+holding many streams pays one onnxruntime call per network and round instead of one per
+stream. A network's batch method must give each call exactly what the single one gives it
+alone; then a stream's results do not depend on which streams it was batched with.
 
 Examples
 --------

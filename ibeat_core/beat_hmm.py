@@ -436,7 +436,7 @@ def viterbi(beat_probs, *, config: BeatHMMConfig = BeatHMMConfig()) -> HMMResult
     (array([0. , 0.5, 1. , 1.5]), 120.0)
     """
     p = valid_beat_probs(beat_probs)
-    hmm = BeatHMM(config)
+    hmm = shared_model(config)
     n_frames = len(p)
     if n_frames == 0:
         return HMMResult(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
