@@ -128,3 +128,23 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
 def test_bench_rejects_bad_capacity_levels(capsys):
     assert main(["bench", "--sections", "capacity", "--capacity-sessions", "8,x"]) == 2
     assert "--capacity-sessions takes comma-separated counts" in capsys.readouterr().err
+
+
+def test_bench_clients_give_way_to_the_server():
+    """The client processes stand for players' machines: they run at a lower priority than
+    the bench (and the server it starts), so they do not take the CPU the server measures."""
+    import os
+
+    from ibeat_cli.bench.load import CLIENT_NICE, kill_clients, launch_clients, session_groups
+    from ibeat_io.clips import bundled_clip_path
+
+    groups = session_groups(2, 1, per_process=1, fps=30.0)
+    clients = launch_clients("127.0.0.1:1", groups, fps=30.0, duration_s=1.0,
+                             clip=bundled_clip_path())
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert CLIENT_NICE > 0
+        assert [os.getpriority(os.PRIO_PROCESS, c.pid) for c in clients] == \
+            [min(ours + CLIENT_NICE, 19)] * 2
+    finally:
+        kill_clients(clients)

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import threading
 import time
 
 import numpy as np
 
-from .load import loop_frames
+from .load import CLIENT_NICE, loop_frames
 
 
 def main():
     """A client process: spec (JSON) on stdin, 'ready', wait for 'go <epoch>', run, JSON out."""
     import grpc
 
+    os.nice(CLIENT_NICE)  # gives way to the server it measures (CLIENT_NICE)
     from ibeat_grpc.replay import replay
     from ibeat_grpc.v1 import ibeat_pb2 as pb
 

@@ -144,6 +144,12 @@ def _stop_server(proc):
     stop_server_process(proc)
 
 
+#: Niceness of a bench client process. The clients stand for players' machines: sharing the
+#: server's cores here, they give way to it when both are ready to run, as they would not
+#: take its CPU at all elsewhere. They need a fraction of a core, so they still run on time.
+CLIENT_NICE = 10
+
+
 def session_groups(n: int, n_views: int, *, per_process: int, fps: float, seed0: int = 0,
                    **extra) -> list[list[dict]]:
     """``n`` replay sessions (view ``k`` mod ``n_views``, seed ``seed0 + k``, start phases spread

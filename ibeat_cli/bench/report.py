@@ -6,6 +6,7 @@ import os
 import platform
 
 from .compute import STAGE_NAMES, STAGES
+from .load import CLIENT_NICE
 
 __all__ = ["format_bench"]
 
@@ -101,7 +102,8 @@ def format_bench(report: dict) -> str:
                   f"with seed k, start phases spread over one frame period), from "
                   f"client processes of at most {gr['per_process']} sessions each (one thread pair "
                   "and one TCP connection per session). Clients and server share the machine's "
-                  f"{m['cores']} cores. Server RSS and CPU are summed over its processes (the "
+                  f"{m['cores']} cores, the clients at a lower priority (nice {CLIENT_NICE}: they "
+                  "stand for players' machines, which would not take the server's CPU). Server RSS and CPU are summed over its processes (the "
                   "kernel spreads connections over the workers; shared pages count once per "
                   "process, so the RSS is an upper bound). Server latency: frame received by the session's reader -> "
                   "its events queued, from each session's final SessionStats (p99 per session; "
