@@ -442,9 +442,10 @@ def _cmd_bench(args) -> int:
                          f"{', '.join(BENCH_SECTIONS)}")
     try:
         sessions = parse_sessions(args.sessions) if "grpc" in sections else []
-        capacity = ([] if "capacity" not in sections else list(CAPACITY_SESSIONS)
-                    if args.capacity_sessions is None
-                    else parse_sessions(args.capacity_sessions, "--capacity-sessions"))
+        capacity = []
+        if "capacity" in sections:
+            capacity = (list(CAPACITY_SESSIONS) if args.capacity_sessions is None
+                        else parse_sessions(args.capacity_sessions, "--capacity-sessions"))
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \

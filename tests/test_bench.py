@@ -1,6 +1,7 @@
 """``ibeat bench``: a tiny run of the compute and gRPC sections, and the helpers."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -133,8 +134,6 @@ def test_bench_rejects_bad_capacity_levels(capsys):
 def test_bench_clients_give_way_to_the_server():
     """The client processes stand for players' machines: they run at a lower priority than
     the bench (and the server it starts), so they do not take the CPU the server measures."""
-    import os
-
     from ibeat_cli.bench.load import CLIENT_NICE, kill_clients, launch_clients, session_groups
     from ibeat_io.clips import bundled_clip_path
 

@@ -23,7 +23,7 @@ def main():
     """A client process: spec (JSON) on stdin, 'ready', wait for 'go <epoch>', run, JSON out."""
     import grpc
 
-    os.nice(CLIENT_NICE)  # gives way to the server it measures (CLIENT_NICE)
+    os.nice(CLIENT_NICE)  # gives way to the server it measures
     from ibeat_grpc.replay import replay
     from ibeat_grpc.v1 import ibeat_pb2 as pb
 
