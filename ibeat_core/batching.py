@@ -28,19 +28,19 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generator, TypeVar
+from typing import Any, Generator, NamedTuple, TypeVar
 
 __all__ = ["NetworkCall", "Steps", "StepFailed", "run_alone", "run_together"]
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class NetworkCall:
+class NetworkCall(NamedTuple):
     """One network step a stream asks for: ``network.<method>(*args)``.
 
     Many streams' calls of one network and method go as one ``<method>_batch(calls)``
-    where the network has it (``step_batch`` for ``step``).
+    where the network has it (``step_batch`` for ``step``). A tuple: a stream makes
+    several a frame.
     """
 
     network: Any
@@ -61,8 +61,8 @@ class StepFailed:
 
 def _step(network, method: str, calls: list) -> list:
     """``network``'s results for ``calls`` (argument tuples) of ``method``: one
-    ``<method>_batch`` call if it has one, else ``method`` call by call."""
-    batch = getattr(network, method + "_batch", None)
+    ``<method>_batch`` call for two or more if it has one, else ``method`` call by call."""
+    batch = getattr(network, method + "_batch", None) if len(calls) > 1 else None
     if batch is not None:
         return batch(calls)
     one = getattr(network, method)
@@ -70,11 +70,12 @@ def _step(network, method: str, calls: list) -> list:
 
 
 def run_alone(steps: Steps[T]) -> T:
-    """Drive one generator of steps to its end, each step a batch of one; exceptions propagate."""
+    """Drive one generator of steps to its end, each step the network's single call
+    (which its batch method equals row for row); exceptions propagate."""
     try:
         call = next(steps)
         while True:
-            call = steps.send(_step(call.network, call.method, [call.args])[0])
+            call = steps.send(getattr(call.network, call.method)(*call.args))
     except StopIteration as stop:
         return stop.value
 

@@ -186,7 +186,7 @@ class OnlineBeatTracker:
         """:meth:`process_frame_with_pose` as a generator of network steps, so that
         :func:`~ibeat_core.batching.run_together` can batch many streams' frames."""
         out = []
-        for m in self._front_end.process_frame(timestamp_s, keypoints):
+        for m in (yield from self._front_end.process_frame_steps(timestamp_s, keypoints)):
             if self._t0 is None:
                 self._t0 = m.time_s
             offset, prob, self._state = yield NetworkCall(self.network,

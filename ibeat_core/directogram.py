@@ -6,17 +6,23 @@ magnitude, to one of ``n_bins`` equal angle bins over the full circle (atan2).
 A joint missing at t or t-1 contributes nothing, so lost detections never look
 like motion; the row is scaled by ``J / n_valid`` so they do not look like a
 stop either.
+
+:class:`DirectogramTracker` streams it a frame at a time; its binning is a batching
+network (:class:`MotionBins`, :mod:`ibeat_core.batching`), so a server bins every
+stream's frame of a round in one array call.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
+from .batching import NetworkCall, Steps, run_alone
 from .errors import ParameterError
 
-__all__ = ["N_BINS", "directogram", "DirectogramTracker"]
+__all__ = ["N_BINS", "directogram", "DirectogramTracker", "MotionBins", "motion_bins"]
 
 #: Number of direction bins (20 degrees each, paper 4.2).
 N_BINS = 18
@@ -94,12 +100,47 @@ def directogram(xy, scale, *, fps: float, n_bins: int = N_BINS) -> np.ndarray:
     return out
 
 
+class MotionBins:
+    """Directogram rows of displacements, as a batching network (:mod:`ibeat_core.batching`).
+
+    ``step(delta)``: one frame's displacements ``(J, 2)`` [body lengths / s] -> its row
+    ``(n_bins,)``. ``step_batch`` bins many streams' frames in one array call; every row
+    is what its frame gets alone (the maths is elementwise and each row sums its own
+    joints in order). Streams share one instance per bin count (:func:`motion_bins`), so
+    that a round's calls meet.
+    """
+
+    def __init__(self, n_bins: int = N_BINS):
+        self.n_bins = n_bins
+
+    def step(self, delta: np.ndarray) -> np.ndarray:
+        return _bin_motion(delta, self.n_bins)
+
+    def step_batch(self, calls: list) -> list:
+        by_shape: dict[tuple, list[int]] = {}
+        for i, (delta,) in enumerate(calls):
+            by_shape.setdefault(delta.shape, []).append(i)
+        out: list = [None] * len(calls)
+        for rows in by_shape.values():  # skeletons of different sizes bin apart
+            binned = _bin_motion(np.stack([calls[i][0] for i in rows]), self.n_bins)
+            for i, row in zip(rows, binned):
+                out[i] = row
+        return out
+
+
+@lru_cache(maxsize=None)
+def motion_bins(n_bins: int = N_BINS) -> MotionBins:
+    """The one :class:`MotionBins` of ``n_bins`` that every stream shares."""
+    return MotionBins(n_bins)
+
+
 class DirectogramTracker:
     """Streaming :func:`directogram`: one frame of positions in, one row out."""
 
     def __init__(self, *, fps: float, n_bins: int = N_BINS):
         self.fps = fps
         self.n_bins = n_bins
+        self._bins = motion_bins(n_bins)
         self.reset()
 
     def reset(self):
@@ -107,11 +148,16 @@ class DirectogramTracker:
 
     def process_frame(self, xy, scale: float) -> np.ndarray:
         """Take positions ``(J, 2)`` and the body scale; return the row ``(n_bins,)``."""
+        return run_alone(self.process_frame_steps(xy, scale))
+
+    def process_frame_steps(self, xy, scale: float) -> Steps[np.ndarray]:
+        """:meth:`process_frame` as a generator of network steps (the binning, batched
+        across streams by :func:`~ibeat_core.batching.run_together`)."""
         xy = np.asarray(xy, dtype=np.float64)
         if self._prev is None:
             row = np.zeros(self.n_bins)
         else:
             s = scale if np.isfinite(scale) and scale > 0 else np.nan
-            row = _bin_motion((xy - self._prev) * (self.fps / s), self.n_bins)
+            row = yield NetworkCall(self._bins, ((xy - self._prev) * (self.fps / s),))
         self._prev = xy
         return row

@@ -13,6 +13,9 @@ Two modes share the same filter and normaliser definitions:
   sample for sample, one frame in, one value out;
 * ``causal=False``: zero-phase filtering and a percentile over a window centred
   on each frame, for offline ground truth.
+
+The tracker's filter step is a batching network (:class:`FluxStep`,
+:mod:`ibeat_core.batching`): a server filters every stream's row of a round at once.
 """
 
 from __future__ import annotations
@@ -20,14 +23,16 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from .batching import NetworkCall, Steps, run_alone
 from .errors import ParameterError
 from .keypoints import FPS
 
-__all__ = ["KinematicConfig", "deceleration_flux", "kinematic_offsets", "FluxTracker",
-           "KinematicOffsetTracker", "OffsetNormaliser", "lowpass_coefficients"]
+__all__ = ["KinematicConfig", "deceleration_flux", "kinematic_offsets", "FluxTracker", "FluxStep",
+           "flux_step", "KinematicOffsetTracker", "OffsetNormaliser", "lowpass_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -169,30 +174,80 @@ def _running_percentile(x, window, q, *, centered=False):
     return out
 
 
+class FluxStep:
+    """One frame of :class:`FluxTracker`'s filter and flux, as a batching network
+    (:mod:`ibeat_core.batching`).
+
+    ``step(row, z, prev)``: a directogram row ``(n_bins,)``, the filter's state
+    ``(order, n_bins)`` (direct-form II transposed, as ``scipy.signal.lfilter`` keeps it)
+    and the last filtered row ``(n_bins,)`` (None on the first frame) -> ``(flux, z, y)``,
+    the frame's flux [body lengths / s per frame], the next state and this filtered row.
+    ``step_batch`` filters many streams' rows in one array call, each what it gets alone
+    (elementwise maths; each flux a mean over its own row). Streams share one instance per
+    configuration (:func:`flux_step`).
+    """
+
+    def __init__(self, config: KinematicConfig = KinematicConfig()):
+        self._b, self._a = lowpass_coefficients(config)
+
+    @property
+    def order(self) -> int:
+        return len(self._a) - 1
+
+    def _filter(self, x, z):
+        """``x`` (..., n), ``z`` (order, ..., n) -> the filtered ``y`` (..., n) and the next ``z``."""
+        b, a = self._b, self._a
+        y = b[0] * x + z[0]
+        z_next = np.empty_like(z)
+        for i in range(len(z) - 1):
+            z_next[i] = b[i + 1] * x + z[i + 1] - a[i + 1] * y
+        z_next[-1] = b[-1] * x - a[-1] * y
+        return y, z_next
+
+    def step(self, row, z, prev):
+        y, z = self._filter(row, z)
+        flux = 0.0 if prev is None else float(np.maximum(prev - y, 0.0).mean())
+        return flux, z, y
+
+    def step_batch(self, calls: list) -> list:
+        y, z = self._filter(np.stack([c[0] for c in calls]), np.stack([c[1] for c in calls], 1))
+        flux = [0.0] * len(calls)
+        seen = [i for i, c in enumerate(calls) if c[2] is not None]
+        if seen:
+            drops = np.maximum(np.stack([calls[i][2] for i in seen]) - y[seen], 0.0)
+            for i, f in zip(seen, drops.mean(axis=-1).tolist()):
+                flux[i] = f
+        return [(f, z[:, i], y[i]) for i, f in enumerate(flux)]
+
+
+@lru_cache(maxsize=None)
+def flux_step(config: KinematicConfig = KinematicConfig()) -> FluxStep:
+    """The one :class:`FluxStep` of ``config`` that every stream shares."""
+    return FluxStep(config)
+
+
 class FluxTracker:
     """Streaming :func:`deceleration_flux` (causal): one directogram row in, one flux out."""
 
     def __init__(self, config: KinematicConfig = KinematicConfig(), *, n_bins: int = 18):
         self.config = config
         self.n_bins = n_bins
-        self._b, self._a = lowpass_coefficients(config)
+        self._step = flux_step(config)
         self.reset()
 
     def reset(self):
-        # Direct-form II transposed state, as scipy.signal.lfilter keeps it.
-        self._z = np.zeros((len(self._a) - 1, self.n_bins))
+        self._z = np.zeros((self._step.order, self.n_bins))
         self._prev = None
 
     def process_frame(self, row) -> float:
         """Take one directogram row ``(n_bins,)``; return this frame's flux."""
+        return run_alone(self.process_frame_steps(row))
+
+    def process_frame_steps(self, row) -> Steps[float]:
+        """:meth:`process_frame` as a generator of network steps (the filter, batched across
+        streams by :func:`~ibeat_core.batching.run_together`)."""
         x = np.asarray(row, dtype=np.float64)
-        b, a, z = self._b, self._a, self._z
-        y = b[0] * x + z[0]
-        for i in range(len(z) - 1):
-            z[i] = b[i + 1] * x + z[i + 1] - a[i + 1] * y
-        z[-1] = b[-1] * x - a[-1] * y
-        flux = 0.0 if self._prev is None else float(np.maximum(self._prev - y, 0.0).mean())
-        self._prev = y
+        flux, self._z, self._prev = yield NetworkCall(self._step, (x, self._z, self._prev))
         return flux
 
 

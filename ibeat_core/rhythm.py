@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .batching import Steps, run_alone
 from .completion import Completion, complete_clip
 from .directogram import N_BINS, DirectogramTracker, directogram
 from .errors import ParameterError
@@ -187,12 +188,18 @@ class MotionRhythmTracker:
         list of MotionFrame
             One per internal grid frame this input completes (often 0 or 1).
         """
+        return run_alone(self.process_frame_steps(timestamp_s, keypoints))
+
+    def process_frame_steps(self, timestamp_s: float, keypoints) -> Steps[list[MotionFrame]]:
+        """:meth:`process_frame` as a generator of network steps: the directogram's binning
+        and the flux filter, which :func:`~ibeat_core.batching.run_together` runs for many
+        streams at once."""
         out = []
         for t, xy in zip(*self._resampler.process_frame(timestamp_s, keypoints)):
             scale = self._scale.process_pose(xy)
-            row = self._directogram.process_frame(self._completion.process_frame(xy, scale),
-                                                  scale)
-            flux = self._flux.process_frame(row)
+            row = yield from self._directogram.process_frame_steps(
+                self._completion.process_frame(xy, scale), scale)
+            flux = yield from self._flux.process_frame_steps(row)
             out.append(MotionFrame(float(t), row, self._normaliser.process_frame(flux), flux, xy,
                                    float(scale)))
         return out

@@ -1,19 +1,22 @@
 """The streams' frames through the engine together: one network call per round for all of them.
 
 Every Session stream's reader hands its frame to the server's :class:`FrameBatcher` and
-awaits it. Frames handed over during one turn of the event loop run at the start of the
-next, all at once through :func:`ibeat_core.batching.run_together`: one onnxruntime call
-per network and round for every stream with a frame due, where each stream alone would
-make its own, and each frame's messages are queued for its client as soon as the batch is
-through. A lone stream's frame waits for nothing but that turn; under load more frames
-arrive per turn and the batches grow by themselves, which is when the saving is needed.
-Each stream's results are exactly what it would get alone (the networks compute every row
-alike whatever the batch).
+awaits it. Frames handed over within a short *window* (``window_s`` from the first of
+them; 0: the rest of that turn of the event loop) run together through
+:func:`ibeat_core.batching.run_together`: one array call per network and round (VisBeatNet,
+MuStyleNet, DrumGenNet, the directogram's binning, the flux filter) for every stream with a
+frame due, where each stream alone would make its own, and each frame's messages are queued
+for its client as soon as the batch is through. Under load the batches grow by themselves,
+which is when the saving is needed; the window makes them larger still, for a few
+milliseconds of latency, and is cut short once every open stream's frame is in. Each
+stream's results are exactly what it would get alone (every row is computed alike whatever
+the batch).
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 from ibeat_core.batching import StepFailed, Steps, run_together
 
@@ -29,6 +32,13 @@ class FrameBatcher:
     ----------
     observer : StreamObserver
         Told the size of every batch (:meth:`StreamObserver.batch`).
+    window_s : float
+        How long [s] a frame handed over waits for the other streams' frames before its
+        batch runs; 0: until the end of the event loop's turn.
+    streams : callable, optional
+        ``() -> int``: how many streams may hand frames over. A stream has at most one
+        frame in the queue, so once that many are in, the batch runs at the end of the turn
+        without waiting out the window (a lone stream replayed at full speed never waits).
 
     Attributes
     ----------
@@ -36,9 +46,16 @@ class FrameBatcher:
         Batches run and the frames in them, so far.
     """
 
-    def __init__(self, observer: StreamObserver = StreamObserver()):
+    def __init__(self, observer: StreamObserver = StreamObserver(), *, window_s: float = 0.0,
+                 streams: Callable[[], int] | None = None):
+        if not window_s >= 0:
+            raise ValueError(f"window_s must be >= 0 seconds, got {window_s!r}")
         self.observer = observer
+        self.window_s = window_s
+        self._streams = streams
         self._queue: list = []  # (steps, then, future)
+        self._due: asyncio.Handle | None = None  # the queue's run, once scheduled
+        self._due_now = False  # ... at the end of this turn
         self.batches = 0
         self.frames = 0
 
@@ -49,13 +66,19 @@ class FrameBatcher:
         what ``then`` raised). A stream submits its next frame only once this one is done."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        if not self._queue:
-            loop.call_soon(self._run)
         self._queue.append((steps, then, future))
+        everyone_in = self._streams is not None and len(self._queue) >= self._streams()
+        if self._due is None or (everyone_in and not self._due_now):
+            if self._due is not None:
+                self._due.cancel()
+            self._due_now = everyone_in or not self.window_s
+            self._due = (loop.call_soon(self._run) if self._due_now
+                         else loop.call_later(self.window_s, self._run))
         return future
 
     def _run(self):
         batch, self._queue = self._queue, []
+        self._due = None
         self.batches += 1
         self.frames += len(batch)
         self.observer.batch(len(batch))

@@ -44,7 +44,10 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["ServerLimits", "LoopMonitor", "Shedder", "StreamClock", "peer_host",
-           "REAL_TIME_SLACK_S"]
+           "REAL_TIME_SLACK_S", "MAX_BATCH_WINDOW_S"]
+
+#: Longest batching window [s]: every frame's events wait for it, out of the hits' lead.
+MAX_BATCH_WINDOW_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class ServerLimits:
         While the server stays ``refuse_lag_s`` behind this long [s], it ends its newest
         session, and more (at most one a second) while it does not catch up (:class:`Shedder`),
         so that the others are on time again.
+    batch_window_s : float
+        A frame waits this long [s] for other streams' frames to run through the engine
+        with it (:class:`~ibeat_grpc.batcher.FrameBatcher`); 0: only those of the same turn
+        of the event loop.
     """
 
     config_timeout_s: float = 5.0
@@ -82,6 +89,7 @@ class ServerLimits:
     max_ahead_s: float = 1.0
     contention_memory_s: float = 10.0
     shed_after_s: float = 3.0
+    batch_window_s: float = 0.002
 
     def __post_init__(self):
         for name in ("config_timeout_s", "idle_timeout_s", "pace_lag_s", "refuse_lag_s",
@@ -89,6 +97,9 @@ class ServerLimits:
             value = getattr(self, name)
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value!r}")
+        if not 0 <= self.batch_window_s <= MAX_BATCH_WINDOW_S:
+            raise ValueError(f"batch_window_s must be in [0, {MAX_BATCH_WINDOW_S}] seconds, got "
+                             f"{self.batch_window_s!r}")
         if self.max_sessions_per_peer is not None and self.max_sessions_per_peer < 1:
             raise ValueError(f"max_sessions_per_peer must be >= 1 or None, got "
                              f"{self.max_sessions_per_peer!r}")

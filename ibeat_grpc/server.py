@@ -50,7 +50,7 @@ from ibeat_io.session_options import add_session_options, session_config_from_ar
 from ibeat_io.version import add_version_argument
 
 from .auth import TokenAuth, load_tokens
-from .load import ServerLimits
+from .load import MAX_BATCH_WINDOW_S, ServerLimits
 from .observer import StreamObserver
 from .servicer import (MAX_GAP_US, MAX_MESSAGE_BYTES, OUTBOX_SIZE, STATS_INTERVAL_US,
                        IbeatServicer)
@@ -373,6 +373,11 @@ def main(argv=None) -> int:
     limits.add_argument("--max-sessions-per-peer", type=int, metavar="N",
                         help="open Session streams from one address (default: half of "
                              "--max-sessions; 0: no cap, e.g. behind a proxy)")
+    parser.add_argument("--batch-window-ms", type=float, metavar="MS",
+                        default=1e3 * ServerLimits.batch_window_s,
+                        help="a frame waits up to this for other streams' frames to run through "
+                             "the engine with it: more sessions per core, for that much latency "
+                             f"(0: none; at most {1e3 * MAX_BATCH_WINDOW_S:g})")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
                         help="seconds in-flight RPCs get on SIGINT/SIGTERM, once open streams "
                              "have been ended")
@@ -423,6 +428,9 @@ def main(argv=None) -> int:
         parser.error(f"--max-sessions must be >= 1, got {args.max_sessions}")
     if args.tls_client_ca is not None and args.tls_cert is None:
         parser.error("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    if not 0 <= args.batch_window_ms <= 1e3 * MAX_BATCH_WINDOW_S:
+        parser.error(f"--batch-window-ms must be in [0, {1e3 * MAX_BATCH_WINDOW_S:g}], "
+                     f"got {args.batch_window_ms:g}")
     per_peer = args.max_sessions_per_peer
     if per_peer is None:
         per_peer = max(1, args.max_sessions // 2)
@@ -431,7 +439,8 @@ def main(argv=None) -> int:
     try:
         args.limits = ServerLimits(config_timeout_s=args.config_timeout_s,
                                    idle_timeout_s=args.idle_timeout_s,
-                                   max_sessions_per_peer=per_peer or None)
+                                   max_sessions_per_peer=per_peer or None,
+                                   batch_window_s=args.batch_window_ms / 1e3)
     except ValueError as e:  # "idle_timeout_s must be > 0, ..." -> the flag's name
         name = str(e).split()[0]
         parser.error(str(e).replace(name, "--" + name.replace("_", "-"), 1))

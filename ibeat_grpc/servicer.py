@@ -534,7 +534,8 @@ class IbeatServicer(pb_grpc.IbeatServicer):
         self.source = source
         self.monitor = LoopMonitor(contention_s=limits.pace_lag_s, on_sample=observer.loop_lag)
         #: Runs the streams' frames together, one network call per round for all of them.
-        self.batcher = FrameBatcher(observer)
+        self.batcher = FrameBatcher(observer, window_s=limits.batch_window_s,
+                                    streams=lambda: self.registry.active)
         self._tasks: list[asyncio.Task] = []
 
     def start(self):

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from ibeat_core.batching import NetworkCall, StepFailed, run_alone, run_together
+from ibeat_core.directogram import DirectogramTracker, motion_bins
+from ibeat_core.kinematic import FluxTracker, KinematicConfig, flux_step
 from ibeat_core.session import Session, SessionConfig
 from ibeat_core.stream import EngineStream
 
@@ -171,6 +173,49 @@ def test_each_row_of_a_drumgen_batch_is_what_it_gives_alone(networks):
         assert sizes == [1] * len(calls)
 
 
+def test_each_row_of_a_front_end_batch_is_what_the_stream_gets_alone():
+    """The directogram's binning and the flux filter, batches of 2 to 40 streams' frames with
+    missing joints (NaN), first frames (no last filtered row) and two skeleton sizes: bit
+    for bit what each frame gets alone."""
+    rng = np.random.default_rng(4)
+    bins, flux = motion_bins(18), flux_step(KinematicConfig())
+    assert bins is motion_bins(18) and flux is flux_step(KinematicConfig())  # shared: they meet
+    for _ in range(200):
+        n = int(rng.integers(2, 41))
+        deltas = [rng.normal(size=(int(rng.choice([17, 21])), 2)) * 3 for _ in range(n)]
+        for d in deltas:
+            d[rng.random(len(d)) < 0.15] = np.nan
+        for row, d in zip(bins.step_batch([(d,) for d in deltas]), deltas):
+            np.testing.assert_array_equal(row, bins.step(d))
+        calls = [(rng.gamma(1.0, 2.0, 18), rng.normal(size=(flux.order, 18)),
+                  None if rng.random() < 0.2 else rng.gamma(1.0, 2.0, 18)) for _ in range(n)]
+        for got, c in zip(flux.step_batch(calls), calls):
+            _assert_same(got[1:], flux.step(*c)[1:])
+            assert got[0] == flux.step(*c)[0]
+
+
+def test_front_end_trackers_batched_follow_each_alone():
+    """DirectogramTracker and FluxTracker of several streams run together frame after frame
+    (their binning and filtering batched) give each stream's rows and flux exactly."""
+    rng = np.random.default_rng(5)
+    n, frames = 6, 40
+    xy = np.cumsum(rng.normal(size=(n, frames, 17, 2)), axis=1)
+    alone = [(DirectogramTracker(fps=30.0), FluxTracker()) for _ in range(n)]
+    together = [(DirectogramTracker(fps=30.0), FluxTracker()) for _ in range(n)]
+
+    def frame(trackers, pose):
+        row = yield from trackers[0].process_frame_steps(pose, 2.0)
+        return row, (yield from trackers[1].process_frame_steps(row))
+
+    for t in range(frames):
+        got = run_together([frame(together[k], xy[k, t]) for k in range(n)])
+        for k in range(n):
+            row = alone[k][0].process_frame(xy[k, t], 2.0)
+            expected = (row, alone[k][1].process_frame(row))
+            np.testing.assert_array_equal(got[k][0], expected[0])
+            assert got[k][1] == expected[1]
+
+
 def test_the_servers_batcher_runs_one_turns_frames_together():
     """Frames handed over in one turn of the event loop run in one batch; each result is
     delivered (``then``) as soon as the batch is through, a failure only to its own stream."""
@@ -199,3 +244,58 @@ def test_the_servers_batcher_runs_one_turns_frames_together():
     assert isinstance(results[1], ValueError)
     assert (batcher.batches, batcher.frames) == (2, 4)
     assert net.calls == [3, 1, 1]  # rounds of the first batch: 3 streams, then 1; then the last
+
+
+def test_the_servers_batcher_waits_its_window_for_more_frames():
+    """With a window, frames handed over in later turns of the loop, within the window of the
+    first, still run in one batch; none runs before the window is over."""
+    import asyncio
+
+    from ibeat_grpc.batcher import FrameBatcher
+
+    net = Counting()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = FrameBatcher(window_s=0.05)
+        t0 = loop.time()
+        first = batcher.submit(_frame(net, 1, 1))
+        await asyncio.sleep(0.01)  # later turns, within the window
+        assert batcher.batches == 0
+        second = batcher.submit(_frame(net, 2, 1))
+        results = await asyncio.gather(first, second)
+        return batcher, results, loop.time() - t0
+
+    batcher, results, waited_s = asyncio.run(main())
+    assert results == [2, 3] and (batcher.batches, batcher.frames) == (1, 2)
+    assert net.calls == [2] and waited_s >= 0.05
+    with pytest.raises(ValueError, match="window_s"):
+        FrameBatcher(window_s=-1.0)
+
+
+def test_the_servers_batcher_waits_no_longer_once_every_stream_is_in():
+    """Knowing how many streams may hand frames over, the batcher runs as soon as each has
+    one in: three streams' frames in two turns run together at once, and a lone stream's
+    frames never wait out the window."""
+    import asyncio
+
+    from ibeat_grpc.batcher import FrameBatcher
+
+    net = Counting()
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = FrameBatcher(window_s=5.0, streams=lambda: 3)
+        t0 = loop.time()
+        first = [batcher.submit(_frame(net, x, 1)) for x in (1, 2)]
+        await asyncio.sleep(0)
+        results = await asyncio.gather(*first, batcher.submit(_frame(net, 3, 1)))
+        lone = FrameBatcher(window_s=5.0, streams=lambda: 1)
+        for x in range(20):  # a replay at full speed
+            results.append(await lone.submit(_frame(net, x, 1)))
+        return batcher, lone, results, loop.time() - t0
+
+    batcher, lone, results, took_s = asyncio.run(main())
+    assert results[:3] == [2, 3, 4] and (batcher.batches, batcher.frames) == (1, 3)
+    assert results[3:] == list(range(1, 21)) and lone.batches == 20
+    assert took_s < 1.0

@@ -49,6 +49,13 @@ def test_limits_refuse_values_that_are_not_positive(field, value):
         ServerLimits(**{field: value})
 
 
+@pytest.mark.parametrize("value", [-0.001, 0.021, float("nan")])
+def test_limits_refuse_a_batch_window_outside_0_to_20_ms(value):
+    with pytest.raises(ValueError, match="batch_window_s"):
+        ServerLimits(batch_window_s=value)
+    assert ServerLimits(batch_window_s=0.0).batch_window_s == 0.0
+
+
 def test_limits_refuse_a_per_peer_cap_below_one():
     with pytest.raises(ValueError, match="max_sessions_per_peer"):
         ServerLimits(max_sessions_per_peer=0)
@@ -398,6 +405,8 @@ def test_a_stream_running_ahead_is_paced_only_while_the_loop_is_contended(networ
     (["--config-timeout-s", "-1"], "--config-timeout-s must be > 0"),
     (["--max-sessions-per-peer", "-1"], "--max-sessions-per-peer must be >= 0"),
     (["--max-sessions", "0"], "--max-sessions must be >= 1"),
+    (["--batch-window-ms", "-1"], "--batch-window-ms must be in [0, 20]"),
+    (["--batch-window-ms", "25"], "--batch-window-ms must be in [0, 20]"),
     (["--tls-client-ca", "ca.pem"], "--tls-client-ca (mutual TLS) needs --tls-cert"),
 ])
 def test_server_flags_for_limits_are_checked(argv, message, capsys):

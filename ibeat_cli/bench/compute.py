@@ -57,18 +57,23 @@ class _Acc:
                     record.append(dt)
         return wrapper
 
-    def timed_steps(self, fn, key):
-        """:meth:`timed` for a generator of network steps, each run recorded from its first
+    def timed_steps(self, fn, key, *, calls: bool = True):
+        """:meth:`timed` for a generator of network steps, each run timed from its first
         step to its return; the network calls its driver makes meanwhile count (the
         instrumented session runs alone: ``run_alone`` calls the network in between)."""
-        record, clock = self.calls.setdefault(key, []), time.perf_counter
+        t, clock = self.t, time.perf_counter
+        record = self.calls.setdefault(key, []) if calls else None
 
         def wrapper(*args, **kwargs):
             t0 = clock()
             try:
                 return (yield from fn(*args, **kwargs))
             finally:
-                record.append(clock() - t0)
+                dt = clock() - t0
+                if key in t:
+                    t[key] += dt
+                if record is not None:
+                    record.append(dt)
         return wrapper
 
 
@@ -88,9 +93,10 @@ def _instrumented(networks, config, acc: _Acc):
     from ibeat_core.session import Networks, Session
 
     def timed_network(network, method, key, calls=False):
-        # The engine calls <method>_batch where a network has one (ibeat_core.batching).
-        name = method + "_batch" if hasattr(network, method + "_batch") else method
-        return _Proxy(network, **{name: acc.timed(getattr(network, name), key, calls=calls)})
+        # run_alone calls <method>, run_together <method>_batch (ibeat_core.batching).
+        names = [n for n in (method, method + "_batch") if hasattr(network, n)]
+        return _Proxy(network, **{n: acc.timed(getattr(network, n), key, calls=calls)
+                                  for n in names})
 
     nets = Networks(
         beat=timed_network(networks.beat, "step", "visbeat"),
@@ -99,9 +105,11 @@ def _instrumented(networks, config, acc: _Acc):
         mono=networks.mono)
     s = Session(nets, config)
     front_end = s.tracker._front_end
-    for stage in (front_end._resampler, front_end._directogram, front_end._flux,
-                  front_end._normaliser, front_end._completion):
+    for stage in (front_end._resampler, front_end._normaliser, front_end._completion):
         stage.process_frame = acc.timed(stage.process_frame, "front_end")
+    for stage in (front_end._directogram, front_end._flux):  # array stages: network steps
+        stage.process_frame_steps = acc.timed_steps(stage.process_frame_steps, "front_end",
+                                                    calls=False)
     front_end._scale.process_pose = acc.timed(front_end._scale.process_pose, "front_end")
     s.tracker.decoder.process_frame = acc.timed(s.tracker.decoder.process_frame, "hmm")
     s._schedule_beat = acc.timed_steps(s._schedule_beat, "generation")
