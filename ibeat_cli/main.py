@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="real-time sessions the soak section runs")
     p.add_argument("--capacity-sessions", default=None,
                    help="load levels of the capacity section (one server core), comma-separated "
-                        "(default: the bench's own, 16 to 72)")
+                        "(default: the bench's own, 16 to 96)")
     p.add_argument("--cluster-sessions", type=int, default=96,
                    help="real-time sessions of the cluster section")
     p.add_argument("--data", type=Path, default=None,

@@ -33,7 +33,7 @@ Eight sections, each optional:
   streams sending frames 1.99 s apart as fast as they can (each frame makes the
   engine fill 2 s of grid frames): the healthy sessions' hits on time.
 * **capacity** (only when asked): one server process pinned to one CPU, its
-  clients to the others, at 16 to 72 real-time sessions (``capacity_sessions``,
+  clients to the others, at 16 to 96 real-time sessions (``capacity_sessions``,
   ``duration_s`` each): the most it holds with >= 99% of hits on time and every
   stream OK, the most with server p99 <= 10 ms as well, and what nodes of 1-16
   cores hold at one worker per core.

@@ -420,7 +420,7 @@ def bench_abuse(healthy: int = 16, *, attackers: int = ATTACK["streams"], durati
 
 
 #: Load levels of the capacity section: real-time sessions on one server core.
-CAPACITY_SESSIONS = (16, 32, 48, 56, 64, 72)
+CAPACITY_SESSIONS = (16, 32, 48, 64, 80, 96)
 #: Node sizes [cores] the capacity section extrapolates to (one worker per core).
 NODE_CORES = (1, 2, 4, 8, 16)
 

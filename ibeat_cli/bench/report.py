@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 
+from ibeat_grpc.load import ServerLimits
+
 from .compute import STAGE_NAMES, STAGES
 from .load import CLIENT_NICE
 
@@ -109,8 +111,10 @@ def format_bench(report: dict) -> str:
                   "process, so the RSS is an upper bound). Server latency: frame received by the session's reader -> "
                   "its events queued, from each session's final SessionStats (p99 per session; "
                   "the worst session and the median session). The frames the readers hand over "
-                  "in one turn of the event loop run through the engine together and all finish "
-                  "when their batch does, so it includes the wait for the rest of the batch; it "
+                  "within the server's batching window (--batch-window-ms, "
+                  f"{1e3 * ServerLimits.batch_window_s:g} ms from the first) run through the "
+                  "engine together and all finish when their batch does, so it includes that "
+                  "wait and the rest of the batch; it "
                   "leaves out the time a frame waits in gRPC's queues before the session's reader "
                   "takes it (a reader asks for its next frame as soon as its batch is through). "
                   "Client latency: frame "
