@@ -1,14 +1,14 @@
 """The streams' frames through the engine together: one network call per round for all of them.
 
 Every Session stream's reader hands its frame to the server's :class:`FrameBatcher` and
-awaits it. Frames handed over within a short *window* (``window_s`` from the first of
-them; 0: the rest of that turn of the event loop) run together through
+awaits it. Frames handed over in one turn of the event loop (or, while the server is
+contended, within a short *window* from the first of them) run together through
 :func:`ibeat_core.batching.run_together`: one array call per network and round (VisBeatNet,
 MuStyleNet, DrumGenNet, the directogram's binning, the flux filter) for every stream with a
 frame due, where each stream alone would make its own, and each frame's messages are queued
 for its client as soon as the batch is through. Under load the batches grow by themselves,
-which is when the saving is needed; the window makes them larger still, for a few
-milliseconds of latency, and is cut short once every open stream's frame is in. Each
+which is when the saving is needed; under contention the window makes them larger still,
+for a few milliseconds of latency, and is cut short once every open stream's frame is in. Each
 stream's results are exactly what it would get alone (every row is computed alike whatever
 the batch).
 """
@@ -35,6 +35,10 @@ class FrameBatcher:
     window_s : float
         How long [s] a frame handed over waits for the other streams' frames before its
         batch runs; 0: until the end of the event loop's turn.
+    contended : callable, optional
+        ``() -> bool``: whether to wait out the window now (None: always). The server waits
+        only while its loop lags: at lighter loads the window would add latency and save
+        little, a batch's frames rarely arriving within it.
     streams : callable, optional
         ``() -> int``: how many streams may hand frames over. A stream has at most one
         frame in the queue, so once that many are in, the batch runs at the end of the turn
@@ -47,11 +51,13 @@ class FrameBatcher:
     """
 
     def __init__(self, observer: StreamObserver = StreamObserver(), *, window_s: float = 0.0,
+                 contended: Callable[[], bool] | None = None,
                  streams: Callable[[], int] | None = None):
         if not window_s >= 0:
             raise ValueError(f"window_s must be >= 0 seconds, got {window_s!r}")
         self.observer = observer
         self.window_s = window_s
+        self._contended = contended
         self._streams = streams
         self._queue: list = []  # (steps, then, future)
         self._due: asyncio.Handle | None = None  # the queue's run, once scheduled
@@ -71,7 +77,8 @@ class FrameBatcher:
         if self._due is None or (everyone_in and not self._due_now):
             if self._due is not None:
                 self._due.cancel()
-            self._due_now = everyone_in or not self.window_s
+            self._due_now = (everyone_in or not self.window_s
+                             or (self._contended is not None and not self._contended()))
             self._due = (loop.call_soon(self._run) if self._due_now
                          else loop.call_later(self.window_s, self._run))
         return future

@@ -76,9 +76,10 @@ class ServerLimits:
         session, and more (at most one a second) while it does not catch up (:class:`Shedder`),
         so that the others are on time again.
     batch_window_s : float
-        A frame waits this long [s] for other streams' frames to run through the engine
-        with it (:class:`~ibeat_grpc.batcher.FrameBatcher`); 0: only those of the same turn
-        of the event loop.
+        While the loop is contended (as for pacing: ``pace_lag_s`` within
+        ``contention_memory_s``), a frame waits this long [s] for other streams' frames to
+        run through the engine with it (:class:`~ibeat_grpc.batcher.FrameBatcher`); else, and
+        with 0, it runs with those of the same turn of the event loop.
     """
 
     config_timeout_s: float = 5.0

@@ -375,9 +375,10 @@ def main(argv=None) -> int:
                              "--max-sessions; 0: no cap, e.g. behind a proxy)")
     parser.add_argument("--batch-window-ms", type=float, metavar="MS",
                         default=1e3 * ServerLimits.batch_window_s,
-                        help="a frame waits up to this for other streams' frames to run through "
-                             "the engine with it: more sessions per core, for that much latency "
-                             f"(0: none; at most {1e3 * MAX_BATCH_WINDOW_S:g})")
+                        help="while the server lags, a frame waits up to this for other "
+                             "streams' frames to run through the engine with it: less CPU a "
+                             "frame, for that much latency "
+                             f"(0: never; at most {1e3 * MAX_BATCH_WINDOW_S:g})")
     parser.add_argument("--grace", type=float, default=SHUTDOWN_GRACE_S,
                         help="seconds in-flight RPCs get on SIGINT/SIGTERM, once open streams "
                              "have been ended")

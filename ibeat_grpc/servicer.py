@@ -534,8 +534,9 @@ class IbeatServicer(pb_grpc.IbeatServicer):
         self.source = source
         self.monitor = LoopMonitor(contention_s=limits.pace_lag_s, on_sample=observer.loop_lag)
         #: Runs the streams' frames together, one network call per round for all of them.
-        self.batcher = FrameBatcher(observer, window_s=limits.batch_window_s,
-                                    streams=lambda: self.registry.active)
+        self.batcher = FrameBatcher(
+            observer, window_s=limits.batch_window_s, streams=lambda: self.registry.active,
+            contended=lambda: self.monitor.contended_within(limits.contention_memory_s))
         self._tasks: list[asyncio.Task] = []
 
     def start(self):

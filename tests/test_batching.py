@@ -273,6 +273,30 @@ def test_the_servers_batcher_waits_its_window_for_more_frames():
         FrameBatcher(window_s=-1.0)
 
 
+def test_the_servers_batcher_waits_its_window_only_while_contended():
+    """The server's batcher waits out its window only while its loop is contended; otherwise
+    a frame runs with those of its turn."""
+    import asyncio
+
+    from ibeat_grpc.batcher import FrameBatcher
+
+    net, contended = Counting(), [False]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = FrameBatcher(window_s=0.05, contended=lambda: contended[0])
+        t0 = loop.time()
+        await batcher.submit(_frame(net, 1, 1))
+        quiet_s = loop.time() - t0
+        contended[0] = True
+        t0 = loop.time()
+        await batcher.submit(_frame(net, 1, 1))
+        return quiet_s, loop.time() - t0
+
+    quiet_s, busy_s = asyncio.run(main())
+    assert quiet_s < 0.05 <= busy_s
+
+
 def test_the_servers_batcher_waits_no_longer_once_every_stream_is_in():
     """Knowing how many streams may hand frames over, the batcher runs as soon as each has
     one in: three streams' frames in two turns run together at once, and a lone stream's
