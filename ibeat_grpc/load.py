@@ -76,7 +76,7 @@ class ServerLimits:
         session, and more (at most one a second) while it does not catch up (:class:`Shedder`),
         so that the others are on time again.
     batch_window_s : float
-        While the loop is contended (as for pacing: ``pace_lag_s`` within
+        (``--batch-window-ms``.) While the loop is contended (as for pacing: ``pace_lag_s`` within
         ``contention_memory_s``), a frame waits this long [s] for other streams' frames to
         run through the engine with it (:class:`~ibeat_grpc.batcher.FrameBatcher`); else, and
         with 0, it runs with those of the same turn of the event loop.
