@@ -75,7 +75,7 @@ def run_alone(steps: Steps[T]) -> T:
     try:
         call = next(steps)
         while True:
-            call = steps.send(getattr(call.network, call.method)(*call.args))
+            call = steps.send(_step(call.network, call.method, [call.args])[0])
     except StopIteration as stop:
         return stop.value
 
