@@ -219,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--capacity-sessions", default=None,
                    help="load levels of the capacity section (one server core), comma-separated "
                         "(default: the bench's own, 16 to 96)")
+    p.add_argument("--capacity-runs", type=int, default=None,
+                   help="runs of each capacity level, a fresh server each; a level is held "
+                        "when every run holds it (default: 3)")
     p.add_argument("--cluster-sessions", type=int, default=96,
                    help="real-time sessions of the cluster section")
     p.add_argument("--data", type=Path, default=None,
@@ -432,8 +435,8 @@ def _choices(text, known, option: str) -> tuple:
 
 
 def _cmd_bench(args) -> int:
-    from .bench import (BENCH_SECTIONS, CAPACITY_SESSIONS, DEFAULT_SECTIONS, parse_sessions,
-                        run_bench)
+    from .bench import (BENCH_SECTIONS, CAPACITY_RUNS, CAPACITY_SESSIONS, DEFAULT_SECTIONS,
+                        parse_sessions, run_bench)
 
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
     unknown = set(sections) - set(BENCH_SECTIONS)
@@ -448,10 +451,13 @@ def _cmd_bench(args) -> int:
                         else parse_sessions(args.capacity_sessions, "--capacity-sessions"))
     except ValueError as exc:
         raise IbeatError(str(exc)) from None
+    runs = CAPACITY_RUNS if args.capacity_runs is None else args.capacity_runs
     if not (args.duration_s > 0 and args.soak_duration_s > 0) or args.per_process < 1 \
-            or args.workers < 1 or args.soak_sessions < 1 or args.cluster_sessions < 3:
+            or args.workers < 1 or args.soak_sessions < 1 or args.cluster_sessions < 3 \
+            or runs < 1:
         raise IbeatError("--duration-s and --soak-duration-s must be > 0, --per-process, "
-                         "--workers and --soak-sessions >= 1, --cluster-sessions >= 3")
+                         "--workers, --soak-sessions and --capacity-runs >= 1, "
+                         "--cluster-sessions >= 3")
     if args.compute_frames is not None and args.compute_frames < 1:
         raise IbeatError("--compute-frames must be >= 1")
     if args.data is not None:
@@ -465,6 +471,8 @@ def _cmd_bench(args) -> int:
         command.append(f"--duration-s {args.duration_s:g}")
     if "capacity" in sections and args.capacity_sessions is not None:
         command.append(f"--capacity-sessions {args.capacity_sessions}")
+    if "capacity" in sections and args.capacity_runs is not None:
+        command.append(f"--capacity-runs {args.capacity_runs}")
     if {"grpc", "soak", "abuse", "capacity", "cluster"} & set(sections):
         if args.per_process != 8:
             command.append(f"--per-process {args.per_process}")
@@ -487,6 +495,7 @@ def _cmd_bench(args) -> int:
                              workers=args.workers, data_dir=args.data,
                              soak_duration_s=args.soak_duration_s,
                              soak_sessions=args.soak_sessions, capacity_sessions=capacity,
+                             capacity_runs=runs,
                              cluster_sessions=args.cluster_sessions,
                              command=_typed_command("bench", " ".join(command)))
     _write_report(args.out, "performance", text, report)

@@ -100,22 +100,32 @@ def test_bench_soak_and_abuse_tiny_runs(capsys, tmp_path):
 
 def test_bench_capacity_tiny_run(capsys, tmp_path):
     """The capacity section, shrunk: one server process pinned to one CPU, its clients to the
-    others, two small levels; every process of the server was held to that CPU."""
+    others, two small levels run twice each; every process of the server was held to that
+    CPU, and a level is held (on time) only when both its runs are."""
     code = main(["bench", "--sections", "capacity", "--capacity-sessions", "1,2",
-                 "--duration-s", "3", "--out", str(tmp_path), "--json"])
+                 "--capacity-runs", "2", "--duration-s", "3", "--out", str(tmp_path), "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     cap = report["capacity"]
     if cap.get("skipped"):
         pytest.skip(cap["skipped"])
     assert len(cap["server_cpus"]) == 1 and not set(cap["server_cpus"]) & set(cap["client_cpus"])
-    assert [lv["sessions"] for lv in cap["levels"]] == [1, 2]
+    assert [lv["sessions"] for lv in cap["levels"]] == [1, 2] and cap["runs"] == 2
     for lv in cap["levels"]:
-        assert lv["server_cpus_allowed"] == cap["server_cpus"]
-        assert lv["statuses"] == {"OK": lv["sessions"]} and lv["hits"] > 0
-        assert lv["on_time"] == (lv["hits_on_time_share"] >= 0.99)
-        assert lv["held"] == (lv["on_time"]
-                              and lv["server_latency_ms"]["p99_worst_session"] <= 10.0)
+        assert len(lv["runs"]) == 2
+        for run in lv["runs"]:
+            assert run["sessions"] == lv["sessions"]
+            assert run["server_cpus_allowed"] == cap["server_cpus"]
+            assert run["statuses"] == {"OK": lv["sessions"]} and run["hits"] > 0
+            assert run["on_time"] == (run["hits_on_time_share"] >= 0.99)
+            assert run["held"] == (run["on_time"]
+                                   and run["server_latency_ms"]["p99_worst_session"] <= 10.0)
+        assert lv["p99_worst_session_ms"] == [r["server_latency_ms"]["p99_worst_session"]
+                                              for r in lv["runs"]]
+        assert lv["hits_on_time_share"] == min(r["hits_on_time_share"] for r in lv["runs"])
+        assert lv["held_runs"] == sum(r["held"] for r in lv["runs"])
+        assert lv["held"] == all(r["held"] for r in lv["runs"])
+        assert lv["on_time"] == all(r["on_time"] for r in lv["runs"])
     held = [lv["sessions"] for lv in cap["levels"] if lv["held"]]
     assert cap["sessions_per_core"] == (max(held) if held else None)
     on_time = [lv["sessions"] for lv in cap["levels"] if lv["on_time"]]
@@ -123,12 +133,15 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
     if held:
         assert cap["nodes"]["4"] == 4 * max(held)
     md = (tmp_path / "performance.md").read_text()
-    assert "## Capacity per core" in md and "--capacity-sessions 1,2" in md
+    assert "## Capacity per core" in md and "--capacity-sessions 1,2 --capacity-runs 2" in md
+    assert "2 runs per level" in md
 
 
 def test_bench_rejects_bad_capacity_levels(capsys):
     assert main(["bench", "--sections", "capacity", "--capacity-sessions", "8,x"]) == 2
     assert "--capacity-sessions takes comma-separated counts" in capsys.readouterr().err
+    assert main(["bench", "--sections", "capacity", "--capacity-runs", "0"]) == 2
+    assert "--capacity-runs >= 1" in capsys.readouterr().err
 
 
 def test_bench_clients_give_way_to_the_server():

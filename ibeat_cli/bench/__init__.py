@@ -34,9 +34,9 @@ Eight sections, each optional:
   engine fill 2 s of grid frames): the healthy sessions' hits on time.
 * **capacity** (only when asked): one server process pinned to one CPU, its
   clients to the others, at 16 to 96 real-time sessions (``capacity_sessions``,
-  ``duration_s`` each): the most it holds with >= 99% of hits on time and every
-  stream OK, the most with server p99 <= 10 ms as well, and what nodes of 1-16
-  cores hold at one worker per core.
+  ``duration_s`` each, ``capacity_runs`` times): the most it holds in every run with
+  >= 99% of hits on time and every stream OK, the most with server p99 <= 10 ms as
+  well, and what nodes of 1-16 cores hold at one worker per core.
 * **cluster** (:mod:`~ibeat_cli.bench.cluster`, only when asked; needs the
   repository's ``deploy/`` and the deploy extra): ``cluster_sessions`` sessions
   through the real Envoy to 3 replicas on loopback: the spread, a replica killed
@@ -61,8 +61,8 @@ import time
 
 from .common import TARGETS
 from .compute import STAGES, bench_compute
-from .load import (CAPACITY_SESSIONS, bench_abuse, bench_capacity, bench_grpc, bench_soak,
-                   loop_frames, parse_sessions)
+from .load import (CAPACITY_RUNS, CAPACITY_SESSIONS, bench_abuse, bench_capacity, bench_grpc,
+                   bench_soak, loop_frames, parse_sessions)
 from .report import _machine, format_bench
 from .timing import bench_timing, nearest_distances
 
@@ -79,8 +79,8 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
               duration_s: float = 20.0, compute_frames: int | None = None, per_process: int = 8,
               workers: int = 1, data_dir=None, command: str = "ibeat bench",
               soak_duration_s: float = 600.0, soak_sessions: int = 64,
-              capacity_sessions=CAPACITY_SESSIONS, cluster_sessions: int = 96,
-              progress: bool = True):
+              capacity_sessions=CAPACITY_SESSIONS, capacity_runs: int = CAPACITY_RUNS,
+              cluster_sessions: int = 96, progress: bool = True):
     """Everything ``ibeat bench`` prints: returns (markdown text, report dict)."""
     t0 = time.monotonic()
     report = {"command": command, "date": time.strftime("%Y-%m-%d"), "machine": _machine(),
@@ -99,7 +99,8 @@ def run_bench(*, sections=DEFAULT_SECTIONS, sessions=(1, 8, 32, 64),
                                       progress=progress)
     if "capacity" in sections:
         report["capacity"] = bench_capacity(capacity_sessions, duration_s=duration_s,
-                                            per_process=per_process, progress=progress)
+                                            per_process=per_process, runs=capacity_runs,
+                                            progress=progress)
     if "cluster" in sections:
         from .cluster import bench_cluster
         report["cluster"] = bench_cluster(cluster_sessions, per_process=per_process,
