@@ -277,9 +277,8 @@ def _format_capacity(cap) -> list:
     nodes = ", ".join(f"{c} core{'s' if int(c) > 1 else ''}: {n}" for c, n in cap["nodes"].items())
     lines += [f"One core holds {per_core} real-time sessions (the largest level held in every "
               f"run). A node of N cores running `--workers N` holds about N times that: {nodes}. "
-              "The kernel "
-              "spreads connections over the workers unevenly (SO_REUSEPORT), so plan on about "
-              "85% of it.", ""]
+              "The kernel spreads connections over the workers unevenly (SO_REUSEPORT), so plan "
+              "on about 85% of it.", ""]
     return lines
 
 
