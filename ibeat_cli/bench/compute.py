@@ -41,39 +41,42 @@ class _Acc:
         self.t = dict.fromkeys(STAGES, 0.0)
         self.calls: dict[str, list] = {}
 
-    def timed(self, fn, key, *, calls: bool = False):
-        t, clock = self.t, time.perf_counter
+    def _adder(self, key, calls: bool):
+        """``add(dt)``: ``dt`` [s] onto ``key``'s total (if it is a stage) and, with ``calls``,
+        onto its per-call durations."""
+        t = self.t
         record = self.calls.setdefault(key, []) if calls else None
+
+        def add(dt):
+            if key in t:
+                t[key] += dt
+            if record is not None:
+                record.append(dt)
+        return add
+
+    def timed(self, fn, key, *, calls: bool = False):
+        add, clock = self._adder(key, calls), time.perf_counter
 
         def wrapper(*args, **kwargs):
             t0 = clock()
             try:
                 return fn(*args, **kwargs)
             finally:
-                dt = clock() - t0
-                if key in t:
-                    t[key] += dt
-                if record is not None:
-                    record.append(dt)
+                add(clock() - t0)
         return wrapper
 
     def timed_steps(self, fn, key, *, calls: bool = True):
         """:meth:`timed` for a generator of network steps, each run timed from its first
         step to its return; the network calls its driver makes meanwhile count (the
         instrumented session runs alone: ``run_alone`` calls the network in between)."""
-        t, clock = self.t, time.perf_counter
-        record = self.calls.setdefault(key, []) if calls else None
+        add, clock = self._adder(key, calls), time.perf_counter
 
         def wrapper(*args, **kwargs):
             t0 = clock()
             try:
                 return (yield from fn(*args, **kwargs))
             finally:
-                dt = clock() - t0
-                if key in t:
-                    t[key] += dt
-                if record is not None:
-                    record.append(dt)
+                add(clock() - t0)
         return wrapper
 
 
