@@ -16,6 +16,7 @@ the batch).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Callable
 
 from ibeat_core.batching import StepFailed, Steps, run_together
@@ -48,6 +49,9 @@ class FrameBatcher:
     ----------
     batches, frames : int
         Batches run and the frames in them, so far.
+    cpu_s : float
+        CPU time [s] of the loop's thread in the engine for them (the network steps and each
+        stream's own work, not the reading and writing of messages).
     """
 
     def __init__(self, observer: StreamObserver = StreamObserver(), *, window_s: float = 0.0,
@@ -64,6 +68,7 @@ class FrameBatcher:
         self._due_now = False  # ... at the end of this turn
         self.batches = 0
         self.frames = 0
+        self.cpu_s = 0.0
 
     def submit(self, steps: Steps, *, then=None) -> asyncio.Future:
         """Queue one stream's frame (a generator of steps); the future gets its return value
@@ -86,10 +91,14 @@ class FrameBatcher:
     def _run(self):
         batch, self._queue = self._queue, []
         self._due = None
+        cpu0 = time.thread_time()
+        results = run_together([b[0] for b in batch])
+        cpu_s = time.thread_time() - cpu0
         self.batches += 1
         self.frames += len(batch)
-        self.observer.batch(len(batch))
-        for (_, then, future), result in zip(batch, run_together([b[0] for b in batch])):
+        self.cpu_s += cpu_s
+        self.observer.batch(len(batch), cpu_s)
+        for (_, then, future), result in zip(batch, results):
             if future.cancelled():  # its reader is gone (the stream ended meanwhile)
                 continue
             if isinstance(result, StepFailed):

@@ -18,16 +18,22 @@ Names (Prometheus conventions: ``_total`` for counters, base units):
 ``ibeat_sessions_ended_total``         Session streams ended, by ``code`` (OK, CANCELLED, ...)
 ``ibeat_frames_total``                 PoseFrames run through the engine
 ``ibeat_frame_latency_seconds``        frame received -> its events queued (histogram)
+``ibeat_engine_batch_frames``          frames of different streams run together (histogram)
+``ibeat_engine_cpu_seconds_total``     CPU time in the engine (the rest of the process's CPU
+                                       time moves messages: gRPC and the event loop)
 ``ibeat_hits_sent_total``              drum hits sent
 ``ibeat_hits_dropped_late_total``      hits not sent: already late on the client's clock
 ``ibeat_stream_restarts_total``        engine restarts after gaps
 ``ibeat_loop_lag_seconds``             how late the event loop ran its timer (histogram)
+``process_cpu_seconds_total``, ...     the process's CPU time, memory and files (Linux):
+                                       prometheus_client's process collector
 =====================================  =====================================================
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector,
+                               start_http_server)
 
 from .observer import StreamObserver
 
@@ -59,6 +65,10 @@ class ServerMetrics(StreamObserver):
             "ibeat_engine_batch_frames", "Frames of different streams run through the engine "
             "together (one network call per round for all)",
             buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
+        self._engine_cpu = Counter(
+            "ibeat_engine_cpu_seconds", "CPU time of the event loop's thread in the engine "
+            "(network steps and the streams' own work, not reading and writing messages)",
+            registry=r)
         self._hits_sent = Counter("ibeat_hits_sent", "Drum hits sent", registry=r)
         self._hits_late = Counter("ibeat_hits_dropped_late",
                                   "Hits not sent: their play time had passed on the client's clock",
@@ -68,6 +78,7 @@ class ServerMetrics(StreamObserver):
         self._lag = Histogram(
             "ibeat_loop_lag_seconds", "How late the event loop ran a 20-ms timer",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0), registry=r)
+        ProcessCollector(registry=r)  # the engine's CPU time beside the whole process's
         self._http = None
 
     def watch(self, servicer):
@@ -89,8 +100,9 @@ class ServerMetrics(StreamObserver):
         self._frames.inc()
         self._latency.observe(latency_s)
 
-    def batch(self, frames: int):
+    def batch(self, frames: int, cpu_s: float):
         self._batch.observe(frames)
+        self._engine_cpu.inc(cpu_s)
 
     def hits(self, sent: int, dropped_late: int):
         if sent:

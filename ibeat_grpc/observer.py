@@ -26,8 +26,9 @@ class StreamObserver:
     def frame(self, latency_s: float):
         """A frame went through the engine in ``latency_s`` [s] (received -> events queued)."""
 
-    def batch(self, frames: int):
-        """The engine ran ``frames`` streams' frames together (:mod:`ibeat_grpc.batcher`)."""
+    def batch(self, frames: int, cpu_s: float):
+        """The engine ran ``frames`` streams' frames together (:mod:`ibeat_grpc.batcher`),
+        taking ``cpu_s`` [s] of the loop thread's CPU time."""
 
     def hits(self, sent: int, dropped_late: int):
         """A hits message went out with ``sent`` hits; ``dropped_late`` were already late."""

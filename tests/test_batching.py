@@ -1,6 +1,7 @@
 """Many streams' network steps in one call (ibeat_core.batching): same results as alone."""
 
 import copy
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -244,6 +245,52 @@ def test_the_servers_batcher_runs_one_turns_frames_together():
     assert isinstance(results[1], ValueError)
     assert (batcher.batches, batcher.frames) == (2, 4)
     assert net.calls == [3, 1, 1]  # rounds of the first batch: 3 streams, then 1; then the last
+
+
+def _burn_cpu(seconds: float):
+    """Spin until this thread has used ``seconds`` more of CPU time."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+class Burning:
+    """A network that takes 10 ms of CPU time a call."""
+
+    def step(self, x):
+        _burn_cpu(0.01)
+        return x
+
+
+def test_the_servers_batcher_counts_the_engines_cpu_time_not_the_delivery():
+    """``cpu_s`` (and each batch told to the observer) is the loop thread's CPU time in the
+    engine; what ``then`` does with the result afterwards is not counted."""
+    import asyncio
+
+    from ibeat_grpc.batcher import FrameBatcher
+    from ibeat_grpc.observer import StreamObserver
+
+    class Told(StreamObserver):
+        def __init__(self):
+            self.batches = []
+
+        def batch(self, frames, cpu_s):
+            self.batches.append((frames, cpu_s))
+
+    def frame():
+        return (yield NetworkCall(Burning(), (1,)))
+
+    async def main():
+        told = Told()
+        batcher = FrameBatcher(told)
+        await asyncio.gather(*[batcher.submit(frame(), then=lambda v: _burn_cpu(0.05))
+                               for _ in range(3)])
+        return batcher, told
+
+    batcher, told = asyncio.run(main())
+    assert [frames for frames, _ in told.batches] == [3]
+    assert batcher.cpu_s == told.batches[0][1]
+    assert 0.03 <= batcher.cpu_s < 0.03 + 0.05  # three 10-ms steps; none of the 150-ms delivery
 
 
 def test_the_servers_batcher_waits_its_window_for_more_frames():

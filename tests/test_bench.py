@@ -120,9 +120,13 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
             assert run["on_time"] == (run["hits_on_time_share"] >= 0.99)
             assert run["held"] == (run["on_time"]
                                    and run["server_latency_ms"]["p99_worst_session"] <= 10.0)
+            # The engine's part of the server's CPU, from the server's own metrics.
+            assert 0 < run["server_engine_cpu_ms_per_frame"] < run["server_cpu_ms_per_frame"]
+            assert 1 <= run["engine_batch_frames_mean"] <= lv["sessions"]
         assert lv["p99_worst_session_ms"] == [r["server_latency_ms"]["p99_worst_session"]
                                               for r in lv["runs"]]
         assert lv["hits_on_time_share"] == min(r["hits_on_time_share"] for r in lv["runs"])
+        assert lv["engine_batch_frames_mean"] == [r["engine_batch_frames_mean"] for r in lv["runs"]]
         assert lv["held_runs"] == sum(r["held"] for r in lv["runs"])
         assert lv["held"] == all(r["held"] for r in lv["runs"])
         assert lv["on_time"] == all(r["on_time"] for r in lv["runs"])
@@ -134,7 +138,8 @@ def test_bench_capacity_tiny_run(capsys, tmp_path):
         assert cap["nodes"]["4"] == 4 * max(held)
     md = (tmp_path / "performance.md").read_text()
     assert "## Capacity per core" in md and "--capacity-sessions 1,2 --capacity-runs 2" in md
-    assert "2 runs per level" in md
+    assert "2 runs per level" in md and "of it in the engine [ms]" in md
+    assert "--metrics-port <free port>" in md
 
 
 def test_bench_rejects_bad_capacity_levels(capsys):

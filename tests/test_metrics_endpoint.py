@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 import urllib.request
 
 import grpc
@@ -38,7 +39,9 @@ def test_metrics_count_sessions_frames_hits_restarts_and_refusals(networks, aist
         before = _scrape(running.metrics_port)
         assert before[("ibeat_sessions_active", frozenset())] == 0
         assert before[("ibeat_sessions_max", frozenset())] == 1
+        cpu0 = time.process_time()  # the server runs in this process
         r = replay(f"127.0.0.1:{running.port}", t_gap, kp[:n], speed=None, timeout_s=TIMEOUT_S)
+        cpu_s = time.process_time() - cpu0
         assert r.status == grpc.StatusCode.OK and r.last_stats.restarts == 1
         after = _scrape(running.metrics_port)
     finally:
@@ -51,6 +54,12 @@ def test_metrics_count_sessions_frames_hits_restarts_and_refusals(networks, aist
     assert after[("ibeat_stream_restarts_total", frozenset())] == 1
     assert after[("ibeat_loop_lag_seconds_count", frozenset())] > 0
     assert after[("ibeat_sessions_active", frozenset())] == 0
+    assert after[("ibeat_engine_batch_frames_sum", frozenset())] == n
+    # The engine's share of the CPU time the replay took (client and server together), and of
+    # this process's.
+    engine_s = after[("ibeat_engine_cpu_seconds_total", frozenset())]
+    assert 0 < engine_s < cpu_s
+    assert engine_s < after[("process_cpu_seconds_total", frozenset())]
 
 
 def test_metrics_count_refusals_by_status(networks):

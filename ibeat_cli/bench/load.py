@@ -7,6 +7,7 @@ sessions; the server's memory and CPU come from :mod:`~ibeat_cli.bench.procstat`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -89,6 +90,47 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _free_ports(k: int) -> int:
+    """The first of ``k`` consecutive free ports (a server's workers' metrics ports)."""
+    for _ in range(100):
+        first = _free_port()
+        if first + k - 1 > 65535:
+            continue
+        try:
+            with contextlib.ExitStack() as held:
+                for port in range(first + 1, first + k):
+                    s = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                    s.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError(f"no {k} consecutive free ports on 127.0.0.1")
+
+
+#: The server counters a load run reads from the workers' ``/metrics`` before and after.
+_ENGINE_COUNTERS = ("ibeat_engine_cpu_seconds_total", "ibeat_engine_batch_frames_sum",
+                    "ibeat_engine_batch_frames_count")
+
+
+def engine_counters(metrics_urls) -> dict[str, float]:
+    """The engine's counters so far, summed over a server's workers (one ``/metrics`` URL
+    each): its CPU time [s] (``ibeat_engine_cpu_seconds_total``), the frames it ran and the
+    batches it ran them in (``ibeat_engine_batch_frames_sum``, ``_count``)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = dict.fromkeys(_ENGINE_COUNTERS, 0.0)
+    for url in metrics_urls:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            text = r.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in total:
+                    total[sample.name] += sample.value
+    return total
+
+
 def _pin(proc: subprocess.Popen, cpus) -> subprocess.Popen:
     """Keep a child just started on ``cpus`` (None: anywhere). Set from here rather than in a
     ``preexec_fn`` (unsafe beside the threads gRPC starts in this process); the child starts
@@ -108,20 +150,22 @@ def _affinity(pid: int) -> set:
 
 def _start_server(max_sessions: int, workers: int = 1, cpus=None):
     """A fresh ``ibeat-server`` subprocess on a free port (every session comes from this machine:
-    no per-address cap), on ``cpus`` if given; returns ``(process, target, command)``."""
+    no per-address cap), on ``cpus`` if given; returns ``(process, target, command, metrics
+    URLs)``, one URL per worker."""
     import grpc
 
     from ibeat_grpc.v1 import ibeat_pb2 as pb
     from ibeat_grpc.v1 import ibeat_pb2_grpc as pb_grpc
 
-    port = _free_port()
+    port, metrics_port = _free_port(), _free_ports(workers)
     cmd = [sys.executable, "-m", "ibeat_grpc.server", "--host", "127.0.0.1", "--port", str(port),
            "--max-sessions", str(max_sessions), "--max-sessions-per-peer", "0",
-           "--workers", str(workers),
+           "--workers", str(workers), "--metrics-port", str(metrics_port),
            "--log-level", "WARNING", "--grace", "2"]
     proc = _pin(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  text=True), cpus)
     target = f"127.0.0.1:{port}"
+    metrics = [f"http://127.0.0.1:{metrics_port + k}/metrics" for k in range(workers)]
     deadline = time.monotonic() + 60
     with grpc.insecure_channel(target) as ch:
         while True:
@@ -130,13 +174,25 @@ def _start_server(max_sessions: int, workers: int = 1, cpus=None):
                                    f"{proc.stderr.read()[-2000:]}")
             try:
                 pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=2)
+                engine_counters(metrics)  # and every worker's metrics endpoint answers
                 break
-            except grpc.RpcError:
+            except (grpc.RpcError, OSError):
                 if time.monotonic() > deadline:
                     proc.kill()
                     raise RuntimeError("ibeat-server did not answer within 60 s") from None
                 time.sleep(0.2)
-    return proc, target, cmd
+    return proc, target, cmd, metrics
+
+
+def _command_line(cmd) -> str:
+    """:func:`_start_server`'s command as the report shows it: the run's own ports and
+    session limit as placeholders."""
+    placeholders = {"--port": "<free port>", "--metrics-port": "<free port>",
+                    "--max-sessions": "N"}
+    out = ["ibeat-server"]
+    for prev, arg in zip(cmd[2:], cmd[3:]):
+        out.append(placeholders.get(prev, arg))
+    return " ".join(out)
 
 
 def _stop_server(proc):
@@ -240,7 +296,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
 
     path = Path(clip) if clip is not None else bundled_clip_path()
     n_views = _n_views(path)
-    proc, target, server_cmd = _start_server(max(n + attackers, 1), workers, server_cpus)
+    proc, target, server_cmd, metrics = _start_server(max(n + attackers, 1), workers, server_cpus)
     clients = []
     try:
         time.sleep(1.0)  # the other workers finish loading
@@ -254,6 +310,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         sampler = _RssSampler(proc.pid)
         sampler.start()
         cpu0, wall0 = _tree_cpu_s(proc.pid), time.monotonic()
+        engine0 = engine_counters(metrics)
         go(clients)
         if progress:
             _log(f"grpc: {n} session(s) x {duration_s:g} s at {fps:g} fps, "
@@ -268,6 +325,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         client_cpu_s = sum(answer["cpu_s"] for answer in answers)
         wall = time.monotonic() - wall0
         cpu1 = _tree_cpu_s(proc.pid)
+        engine = {k: v - engine0[k] for k, v in engine_counters(metrics).items()}
         sampler.stop()
         end = _tree_status(proc.pid)
         allowed = sorted(set().union(*(_affinity(p) for p in _tree(proc.pid))))
@@ -287,6 +345,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
     rss_peak_kb = max(sampler.samples) if sampler.samples else None
     dropped_late = sum(r["hits_dropped_late"] for r in results)
     on_time = hits_on_time(results)
+    frames_acknowledged = sum(r["frames_acknowledged"] for r in results)
     extra = {}
     if attackers:
         done = [r for r in attack_results if r is not None]
@@ -307,7 +366,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         "statuses": {s: sum(r["status"] == s for r in results) for s in {r["status"] for r in results}},
         "frames_expected": sum(r["frames_expected"] for r in results),
         "frames_sent": sum(r["frames_sent"] for r in results),
-        "frames_acknowledged": sum(r["frames_acknowledged"] for r in results),
+        "frames_acknowledged": frames_acknowledged,
         "events_dropped": sum(r["events_dropped"] or 0 for r in results),
         "beats": sum(r["beats"] for r in results), "hits": len(leads),
         "server_latency_ms": {
@@ -334,13 +393,16 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         "server_cpus_allowed": allowed,
         "server_cpu_cores": (round((cpu1 - cpu0) / wall, 2)
                              if cpu0 is not None and cpu1 is not None and wall > 0 else None),
-        "server_cpu_ms_per_frame": (round(1e3 * (cpu1 - cpu0) / max(1, sum(
-            r["frames_acknowledged"] for r in results)), 3)
+        "server_cpu_ms_per_frame": (round(1e3 * (cpu1 - cpu0) / max(1, frames_acknowledged), 3)
             if cpu0 is not None and cpu1 is not None else None),
+        # Of it, the engine's (the rest reads, writes and schedules messages).
+        "server_engine_cpu_ms_per_frame": round(1e3 * engine["ibeat_engine_cpu_seconds_total"]
+                                                / max(1, frames_acknowledged), 3),
+        "engine_batch_frames_mean": (round(engine["ibeat_engine_batch_frames_sum"]
+                                           / engine["ibeat_engine_batch_frames_count"], 1)
+                                     if engine["ibeat_engine_batch_frames_count"] else None),
         "client_cpu_cores": round(client_cpu_s / wall, 2) if wall > 0 else None,
-        "server_command": " ".join(["ibeat-server"] + server_cmd[3:]).replace(
-            f"--port {target.rsplit(':', 1)[1]}", "--port <free port>").replace(
-            f"--max-sessions {max(n + attackers, 1)}", "--max-sessions N"),
+        "server_command": _command_line(server_cmd),
         **extra,
     }
 
@@ -482,7 +544,8 @@ def capacity_level(runs: list[dict]) -> dict:
     >>> run = lambda p99, share, cpu, held: {"sessions": 8, "duration_s": 20.0,
     ...     "server_command": "ibeat-server", "server_latency_ms": {"p99_worst_session": p99},
     ...     "hits_on_time_share": share, "server_cpu_cores": cpu,
-    ...     "server_cpu_ms_per_frame": cpu / 0.24, "on_time": True, "held": held}
+    ...     "server_cpu_ms_per_frame": cpu / 0.24, "server_engine_cpu_ms_per_frame": cpu / 0.4,
+    ...     "engine_batch_frames_mean": 4.0, "on_time": True, "held": held}
     >>> lv = capacity_level([run(4.0, 1.0, 0.2, True), run(12.0, 0.995, 0.3, False),
     ...                      run(6.0, 1.0, 0.25, True)])
     >>> lv["p99_worst_session_ms"], lv["hits_on_time_share"], lv["server_cpu_cores"]
@@ -503,6 +566,8 @@ def capacity_level(runs: list[dict]) -> dict:
             "hits_on_time_share": None if None in shares else min(shares),
             "server_cpu_cores": median("server_cpu_cores"),
             "server_cpu_ms_per_frame": median("server_cpu_ms_per_frame"),
+            "server_engine_cpu_ms_per_frame": median("server_engine_cpu_ms_per_frame"),
+            "engine_batch_frames_mean": [r["engine_batch_frames_mean"] for r in runs],
             "on_time_runs": sum(r["on_time"] for r in runs),
             "held_runs": sum(r["held"] for r in runs),
             "on_time": all(r["on_time"] for r in runs), "held": all(r["held"] for r in runs),

@@ -255,16 +255,23 @@ def _format_capacity(cap) -> list:
              f"run{'s' if runs > 1 else ''} per level, a fresh server each. A run holds its level "
              "when >= 99% of hits are on time and every stream ends OK ('on time') and the worst "
              "session's server p99 is <= 10 ms ('held'); a level is held (on time) when every run "
-             "is. Hits on time: the worst run's; server CPU: the median run's.", "",
+             "is. Hits on time: the worst run's; server CPU: the median run's, and of it the "
+             "engine's (the event loop's thread running the frames' batches, from the server's "
+             "`ibeat_engine_cpu_seconds_total`; the rest reads, writes and schedules messages). "
+             "Frames per batch: the mean number of streams' frames the engine ran together, each "
+             "run (`ibeat_engine_batch_frames`).", "",
              "| sessions on one core | server p99, worst session, each run [ms] | hits on time | "
-             "server CPU [cores] | server CPU per frame [ms] | runs on time | runs held |",
-             "|---|---|---|---|---|---|---|"]
+             "server CPU [cores] | server CPU per frame [ms] | of it in the engine [ms] | "
+             "frames per batch, each run | runs on time | runs held |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for x in lv:
         share = x["hits_on_time_share"]
         p99s = ", ".join(_f(p, 2) for p in x["p99_worst_session_ms"])
         lines.append(f"| {x['sessions']} | {p99s} | "
                      f"{'-' if share is None else f'{100 * share:.1f}%'} | "
                      f"{_f(x['server_cpu_cores'], 2)} | {_f(x['server_cpu_ms_per_frame'], 3)} | "
+                     f"{_f(x['server_engine_cpu_ms_per_frame'], 3)} | "
+                     f"{', '.join(_f(b, 1) for b in x['engine_batch_frames_mean'])} | "
                      f"{x['on_time_runs']} of {runs} | {x['held_runs']} of {runs} |")
     per_core, on_time = cap["sessions_per_core"], cap.get("sessions_on_time_per_core")
     lines.append("")
