@@ -1,6 +1,7 @@
 """``ibeat-server --metrics-port``: the Prometheus endpoint counts what the streams did."""
 
 import socket
+import sys
 import threading
 import time
 import urllib.request
@@ -59,7 +60,8 @@ def test_metrics_count_sessions_frames_hits_restarts_and_refusals(networks, aist
     # this process's.
     engine_s = after[("ibeat_engine_cpu_seconds_total", frozenset())]
     assert 0 < engine_s < cpu_s
-    assert engine_s < after[("process_cpu_seconds_total", frozenset())]
+    if sys.platform.startswith("linux"):  # prometheus_client's process collector reads /proc
+        assert engine_s < after[("process_cpu_seconds_total", frozenset())]
 
 
 def test_metrics_count_refusals_by_status(networks):
