@@ -112,7 +112,7 @@ _ENGINE_COUNTERS = ("ibeat_engine_cpu_seconds_total", "ibeat_engine_batch_frames
                     "ibeat_engine_batch_frames_count")
 
 
-def engine_counters(metrics_urls) -> dict[str, float]:
+def _engine_counters(metrics_urls) -> dict[str, float]:
     """The engine's counters so far, summed over a server's workers (one ``/metrics`` URL
     each): its CPU time [s] (``ibeat_engine_cpu_seconds_total``), the frames it ran and the
     batches it ran them in (``ibeat_engine_batch_frames_sum``, ``_count``)."""
@@ -174,7 +174,7 @@ def _start_server(max_sessions: int, workers: int = 1, cpus=None):
                                    f"{proc.stderr.read()[-2000:]}")
             try:
                 pb_grpc.IbeatStub(ch).GetInfo(pb.GetInfoRequest(), timeout=2)
-                engine_counters(metrics)  # and every worker's metrics endpoint answers
+                _engine_counters(metrics)  # and every worker's metrics endpoint answers
                 break
             except (grpc.RpcError, OSError):
                 if time.monotonic() > deadline:
@@ -310,7 +310,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         sampler = _RssSampler(proc.pid)
         sampler.start()
         cpu0, wall0 = _tree_cpu_s(proc.pid), time.monotonic()
-        engine0 = engine_counters(metrics)
+        engine0 = _engine_counters(metrics)
         go(clients)
         if progress:
             _log(f"grpc: {n} session(s) x {duration_s:g} s at {fps:g} fps, "
@@ -325,7 +325,7 @@ def _run_load(n: int, *, duration_s: float, per_process: int, fps: float, clip=N
         client_cpu_s = sum(answer["cpu_s"] for answer in answers)
         wall = time.monotonic() - wall0
         cpu1 = _tree_cpu_s(proc.pid)
-        engine = {k: v - engine0[k] for k, v in engine_counters(metrics).items()}
+        engine = {k: v - engine0[k] for k, v in _engine_counters(metrics).items()}
         sampler.stop()
         end = _tree_status(proc.pid)
         allowed = sorted(set().union(*(_affinity(p) for p in _tree(proc.pid))))
